@@ -1,0 +1,153 @@
+// `machmon <command>`: parses arguments, loads and validates the config once, starts the
+// command's services and stops them on SIGINT/SIGTERM. Exit codes: 0 done, 1 failure,
+// 2 bad usage or configuration.
+import { ConfigError } from '../common/errors.js';
+import { loadConfig, readConfigFile, type Config, type Section } from '../common/config.js';
+import { createLogger, type Logger } from '../common/log.js';
+import type { Service } from '../common/service.js';
+
+interface Command {
+  summary: string;
+  sections: readonly Section[];
+  help: string;
+}
+
+const COMMON = `Options:
+  --config <file.json>  configuration file (SPEC section 5 keys); MACHMON_* variables override keys,
+                        e.g. MACHMON_BROKER_PORT=1884, MACHMON_AGENT_PASSWORD=...
+  --help                this text`;
+
+export const COMMANDS: Record<string, Command> = {
+  broker: {
+    summary: 'run the MQTT broker (Aedes) that admits only allowed hosts',
+    sections: ['broker'],
+    help: 'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).',
+  },
+  agent: {
+    summary: "sample this machine's health and publish it",
+    sections: ['agent'],
+    help: 'Reads the "agent" and "log" sections. Publishes machmon/<hostname>/<metric> at QoS 1.',
+  },
+  ingestor: {
+    summary: 'store every reading from the broker in InfluxDB',
+    sections: ['ingestor'],
+    help: 'Reads the "ingestor" and "log" sections. Subscribes machmon/+/+ with a persistent session.',
+  },
+  up: {
+    summary: 'broker + ingestor + a local agent in one process',
+    sections: ['broker', 'ingestor', 'agent'],
+    help:
+      'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
+      'generated fleet password; agent and ingestor passwords default to broker.secretPassword.',
+  },
+  decode: {
+    summary: "turn `mosquitto_sub -F '%t %x'` lines on stdin into JSON",
+    sections: [],
+    help: "Example: mosquitto_sub -u ingestor -P \"$PW\" -t 'machmon/#' -F '%t %x' | npx machmon decode",
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: machmon <command> [--config <file.json>]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON}`;
+}
+
+interface Args { command?: string; config?: string; help: boolean; error?: string }
+
+export function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') args.help = true;
+    else if (a === '--config' || a === '-c') {
+      const v = argv[++i];
+      if (!v) return { ...args, error: `${a} needs a file name` };
+      args.config = v;
+    } else if (a.startsWith('--config=')) args.config = a.slice('--config='.length);
+    else if (a.startsWith('-')) return { ...args, error: `unknown option ${a}` };
+    else if (!args.command) args.command = a;
+    else return { ...args, error: `unexpected argument ${a}` };
+  }
+  return args;
+}
+
+async function startServices(command: string, config: Config, log: Logger): Promise<Service[]> {
+  switch (command) {
+    case 'broker': {
+      const { startBroker } = await import('../broker/main.js');
+      return [await startBroker(config.broker!, log)];
+    }
+    case 'agent': {
+      const { startAgent } = await import('../agent/main.js');
+      return [await startAgent(config.agent!, log)];
+    }
+    case 'ingestor': {
+      const { startIngestor } = await import('../ingestor/main.js');
+      return [await startIngestor(config.ingestor!, log)];
+    }
+    case 'up': {
+      const { startUp } = await import('./up.js');
+      return startUp(config, log);
+    }
+    default:
+      throw new Error(`no services for ${command}`);
+  }
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.error) {
+    console.error(`machmon: ${args.error}\n\n${usage()}`);
+    return 2;
+  }
+  const command = args.command ? COMMANDS[args.command] : undefined;
+  if (args.help || !args.command) {
+    console.log(command ? `Usage: machmon ${args.command} [--config <file.json>]\n\n${command.summary}.\n${command.help}\n\n${COMMON}` : usage());
+    return args.help ? 0 : 2;
+  }
+  if (!command) {
+    console.error(`machmon: unknown command "${args.command}"\n\n${usage()}`);
+    return 2;
+  }
+  if (args.command === 'decode') {
+    const { runDecode } = await import('./decode.js');
+    return runDecode(process.stdin, process.stdout, process.stderr);
+  }
+
+  let config: Config;
+  try {
+    if (args.command === 'up') {
+      const { loadUpConfig } = await import('./up.js');
+      config = loadUpConfig(args.config);
+    } else {
+      config = loadConfig({ raw: args.config ? readConfigFile(args.config) : {}, source: args.config ?? 'the environment', sections: command.sections });
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`machmon ${args.command}: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const log = createLogger(config.log);
+  let services: Service[];
+  try {
+    services = await startServices(args.command, config, log);
+  } catch (err) {
+    log.fatal({ err }, `${args.command} failed to start`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      Promise.allSettled(services.map((s) => s.stop())).then(() => resolve(0));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

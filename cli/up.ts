@@ -1,0 +1,71 @@
+// `machmon up`: broker + ingestor + a local agent in one process, the one-command start.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, readConfigFile, type Config } from '../common/config.js';
+import type { Logger } from '../common/log.js';
+import type { Service } from '../common/service.js';
+
+export const DEFAULT_UP_CONFIG = './data/machmon.json';
+
+/**
+ * Reads the `up` config. Without a file name it uses ./data/machmon.json and creates it on
+ * first run with a generated fleet password, which it prints once with the line to watch
+ * the fleet. Agent and ingestor passwords default to the broker's secretPassword.
+ */
+export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  const configFile = file ?? DEFAULT_UP_CONFIG;
+  if (!file && !existsSync(configFile)) createFirstRunConfig(configFile, env);
+  const raw = readConfigFile(configFile);
+  const broker = (raw.broker ?? {}) as Record<string, unknown>;
+  const password = env.MACHMON_BROKER_SECRET_PASSWORD ?? broker.secretPassword;
+  const port = Number(env.MACHMON_BROKER_PORT ?? broker.port ?? 1883);
+  const local = `mqtt://127.0.0.1:${port}`;
+  const shared: Record<string, string> = { brokerUrl: local };
+  if (typeof password === 'string') shared.password = password;
+  const fallbacks = { agent: { ...shared }, ingestor: { ...shared } };
+  return loadConfig({ raw, source: configFile, sections: ['broker', 'ingestor', 'agent'], env, fallbacks });
+}
+
+function createFirstRunConfig(file: string, env: NodeJS.ProcessEnv) {
+  const password = randomBytes(18).toString('base64url');
+  const host = os.hostname();
+  const config = {
+    broker: { secretPassword: password, allowedHosts: [host, 'raspberrypi', 'pi-*'] },
+    agent: { hostname: host },
+    ingestor: {},
+  };
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  const port = env.MACHMON_BROKER_PORT ?? '1883';
+  console.log(
+    [
+      `Created ${file} with a new fleet password (shown only this once; it stays in that file):`,
+      '',
+      `    ${password}`,
+      '',
+      'Agents log in with their hostname as username and this password. Watch the fleet with:',
+      '',
+      `    mosquitto_sub -h 127.0.0.1 -p ${port} -u ingestor -P '${password}' -t 'machmon/#' -v -F '%t %x' | npx machmon decode`,
+      '',
+    ].join('\n'),
+  );
+}
+
+export async function startUp(config: Config, log: Logger): Promise<Service[]> {
+  const { startBroker } = await import('../broker/main.js');
+  const { startIngestor } = await import('../ingestor/main.js');
+  const { startAgent } = await import('../agent/main.js');
+  const started: Service[] = [];
+  try {
+    started.push(await startBroker(config.broker!, log));
+    started.push(await startIngestor(config.ingestor!, log));
+    started.push(await startAgent(config.agent!, log));
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    throw err;
+  }
+  // Stop in reverse order: the agent first, the broker last.
+  return [{ stop: async () => { for (const s of [...started].reverse()) await s.stop(); } }];
+}

@@ -1,0 +1,271 @@
+// One configuration file for every command (SPEC section 5), validated once at start.
+// Defaults live in the schema; unknown keys are refused; MACHMON_* environment variables
+// override keys (broker.secretPassword <- MACHMON_BROKER_SECRET_PASSWORD).
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { METRIC_NAMES } from './schema.js';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const nonEmpty = z.string().min(1, 'must not be empty');
+/** Hostname or glob (* and ?) of allowed MQTT usernames. */
+const hostPattern = z.string().regex(/^[A-Za-z0-9_.*?-]+$/, 'must be a hostname or a glob of one (letters, digits, . _ - * ?)');
+const hostname = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a hostname (letters, digits, . _ -)');
+
+const brokerSchema = z
+  .object({
+    host: z.string().default('0.0.0.0'),
+    port: port.default(1883),
+    secretPassword: nonEmpty,
+    allowedHosts: z.array(hostPattern).default(['raspberrypi', 'pi-*']),
+    readers: z.array(hostname).default(['ingestor']),
+    maxPayloadBytes: positiveInt.default(262144),
+    tls: z.object({ port: port.default(8883), cert: nonEmpty, key: nonEmpty }).strict().optional(),
+    websocket: z.object({ port: port.default(8080) }).strict().optional(),
+    /** A connection that has not sent CONNECT within this time is closed. */
+    connectTimeoutMs: positiveInt.default(10_000),
+    dataDir: z.string().default('./data/broker'),
+  })
+  .strict();
+
+const metricOverride = z
+  .object({
+    enabled: z.boolean().default(true),
+    intervalMs: positiveInt.optional(),
+    /** process: how many processes (top by CPU). */
+    top: positiveInt.optional(),
+    /** logs: at most this many lines per sample. */
+    maxLines: positiveInt.optional(),
+  })
+  .strict();
+
+const agentSchema = z
+  .object({
+    brokerUrl: z.string().default('mqtt://127.0.0.1:1883'),
+    hostname: hostname.default(() => os.hostname()),
+    password: nonEmpty,
+    system: z.string().optional(),
+    intervalMs: positiveInt.default(10_000),
+    metrics: z
+      .object(Object.fromEntries(METRIC_NAMES.map((m) => [m, metricOverride.optional()])) as Record<(typeof METRIC_NAMES)[number], z.ZodOptional<typeof metricOverride>>)
+      .strict()
+      .prefault({ process: { intervalMs: 30_000, top: 10 }, logs: { enabled: true } }),
+    temperature: z
+      .object({
+        sysfsRoot: z.string().default('/'),
+        sources: z.array(z.enum(['w1', 'thermal', 'gpio', 'mock'])).default(['w1', 'thermal', 'gpio', 'mock']),
+        gpio: z.object({ pin: z.number().int().min(0), activeLow: z.boolean().default(false), degreesWhenActive: z.number().default(80), degreesWhenInactive: z.number().default(40) }).strict().optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Root of /proc and /sys for the agent's direct reads (tests point it at fixture trees). */
+    procfsRoot: z.string().default('/proc'),
+    latency: z.object({ target: z.string().optional(), count: positiveInt.default(3) }).strict().prefault({}),
+    dataDir: z.string().default('./data/agent'),
+  })
+  .strict();
+
+const influxSchema = z
+  .object({
+    url: z.string().url().default('http://127.0.0.1:8086'),
+    apiVersion: z.union([z.literal(1), z.literal(2)]).default(1),
+    database: nonEmpty.default('metrics'),
+    retentionPolicy: nonEmpty.default('Monthly'),
+    retentionDuration: z.string().regex(/^\d+[smhdw]$/, 'must be a duration such as 4w or 30d').default('4w'),
+    username: z.string().default(''),
+    password: z.string().default(''),
+    token: z.string().default(''),
+    org: z.string().default(''),
+    bucket: z.string().default(''),
+    timeoutMs: positiveInt.default(10_000),
+  })
+  .strict();
+
+const ingestorSchema = z
+  .object({
+    brokerUrl: z.string().default('mqtt://127.0.0.1:1883'),
+    username: hostname.default('ingestor'),
+    password: nonEmpty,
+    clientId: z.string().optional(),
+    influx: influxSchema.prefault({}),
+    batchSize: positiveInt.default(5000),
+    flushIntervalMs: positiveInt.default(1000),
+    dataDir: z.string().default('./data/ingestor'),
+  })
+  .strict();
+
+const logSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    file: z.string().nullable().default(null),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    broker: brokerSchema.optional(),
+    agent: agentSchema.optional(),
+    ingestor: ingestorSchema.optional(),
+    log: logSchema.prefault({}),
+  })
+  .strict();
+
+export type BrokerConfig = Readonly<z.infer<typeof brokerSchema>>;
+export type AgentConfig = Readonly<z.infer<typeof agentSchema>>;
+export type IngestorConfig = Readonly<z.infer<typeof ingestorSchema>>;
+export type InfluxConfig = Readonly<z.infer<typeof influxSchema>>;
+export type LogConfig = Readonly<z.infer<typeof logSchema>>;
+export type Section = 'broker' | 'agent' | 'ingestor';
+export interface Config {
+  broker?: BrokerConfig;
+  agent?: AgentConfig;
+  ingestor?: IngestorConfig;
+  log: LogConfig;
+}
+
+const SECTION_SCHEMAS = { broker: brokerSchema, agent: agentSchema, ingestor: ingestorSchema } as const;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+/** `secretPassword` -> `SECRET_PASSWORD`. */
+const envSegment = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodPrefault || s instanceof z.ZodNullable) {
+    s = s.unwrap() as z.ZodType;
+  }
+  return s;
+}
+
+interface EnvKey { path: string[]; variable: string; leaf: z.ZodType }
+
+/** Every configurable leaf key with the environment variable that overrides it. */
+export function envKeys(): EnvKey[] {
+  const out: EnvKey[] = [];
+  const walk = (schema: z.ZodType, path: string[]) => {
+    const s = unwrap(schema);
+    if (s instanceof z.ZodObject) {
+      for (const [k, v] of Object.entries(s.shape)) walk(v as z.ZodType, [...path, k]);
+    } else {
+      out.push({ path, variable: `MACHMON_${path.map(envSegment).join('_')}`, leaf: s });
+    }
+  };
+  walk(configSchema, []);
+  return out;
+}
+
+function envValue(raw: string, leaf: z.ZodType): Json {
+  if (leaf instanceof z.ZodString || leaf instanceof z.ZodEnum) return raw;
+  if (leaf instanceof z.ZodArray && !raw.trim().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    return JSON.parse(raw) as Json;
+  } catch {
+    return raw; // let the schema say what was expected
+  }
+}
+
+function setPath(obj: JsonObject, path: string[], value: Json) {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as JsonObject;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+export function readConfigFile(file: string): JsonObject {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err, code: 'CONFIG_UNREADABLE' });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err, code: 'CONFIG_UNREADABLE' });
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object with the sections broker, agent, ingestor, log`, { code: 'CONFIG_UNREADABLE' });
+  }
+  return parsed as JsonObject;
+}
+
+export interface LoadOptions {
+  /** Parsed JSON of the config file ({} when none). */
+  raw: JsonObject;
+  /** Name used in messages for the raw object (usually the file path). */
+  source?: string;
+  /** Sections the command needs; they are validated even when absent from the file. */
+  sections: readonly Section[];
+  env?: NodeJS.ProcessEnv;
+  /** Values filled in before validation where the file and environment leave a key unset. */
+  fallbacks?: JsonObject;
+}
+
+/**
+ * Merges file, environment and fallbacks, validates the sections a command needs and
+ * returns the frozen result. Throws ConfigError naming every bad key.
+ */
+export function loadConfig(opts: LoadOptions): Config {
+  const env = opts.env ?? process.env;
+  const merged = structuredClone(opts.raw);
+  const fromEnv = new Map<string, string>();
+  for (const key of envKeys()) {
+    const raw = env[key.variable];
+    if (raw === undefined) continue;
+    setPath(merged, key.path, envValue(raw, key.leaf));
+    fromEnv.set(key.path.join('.'), key.variable);
+  }
+  // Sections that the command does not use are not validated beyond being objects.
+  for (const name of Object.keys(merged)) {
+    if (name in SECTION_SCHEMAS && !opts.sections.includes(name as Section)) {
+      if (typeof merged[name] !== 'object' || merged[name] === null) throw new ConfigError(`${name}: must be an object`);
+      delete merged[name];
+    }
+  }
+  for (const section of opts.sections) merged[section] ??= {};
+  applyFallbacks(merged, opts.fallbacks ?? {});
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const where = opts.source ? ` in ${opts.source}` : '';
+    const lines = result.error.issues.map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+      return keys
+        .map((p) => {
+          const key = p.join('.') || '(top level)';
+          const envVar = fromEnv.get(key);
+          const msg = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message.replace(/^Invalid input: /, '');
+          return `  ${key}: ${msg}${envVar ? ` (from ${envVar})` : ''}`;
+        })
+        .join('\n');
+    });
+    throw new ConfigError(`invalid configuration${where}:\n${lines.join('\n')}`);
+  }
+  return deepFreeze(result.data as Config);
+}
+
+function applyFallbacks(target: JsonObject, fallbacks: JsonObject) {
+  for (const [k, v] of Object.entries(fallbacks)) {
+    const cur = target[k];
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      if (cur && typeof cur === 'object' && !Array.isArray(cur)) applyFallbacks(cur, v);
+    } else if (cur === undefined && v !== undefined) {
+      target[k] = v;
+    }
+  }
+}

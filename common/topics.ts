@@ -1,0 +1,35 @@
+// The MQTT topic layout, in one place:
+//   machmon/<host>/<metric>           readings (protobuf), published by the host's agent
+//   machmon/<host>/status             retained "online"/"offline" (plain text, Last Will)
+//   machmon/<host>/confirm/stored     end-to-end confirmations, published only by readers (the ingestor)
+import { PayloadError } from './errors.js';
+import { isMetricName, type MetricName } from './schema.js';
+
+export const TOPIC_ROOT = 'machmon';
+export const STATUS = 'status';
+export const CONFIRM = 'confirm/stored';
+
+export const metricTopic = (host: string, metric: MetricName) => `${TOPIC_ROOT}/${host}/${metric}`;
+export const statusTopic = (host: string) => `${TOPIC_ROOT}/${host}/${STATUS}`;
+export const confirmTopic = (host: string) => `${TOPIC_ROOT}/${host}/${CONFIRM}`;
+/** What the ingestor subscribes to: readings and status of every host. */
+export const INGEST_SUBSCRIPTION = `${TOPIC_ROOT}/+/+`;
+
+export type ParsedTopic =
+  | { kind: 'metric'; host: string; metric: MetricName }
+  | { kind: 'status'; host: string }
+  | { kind: 'confirm'; host: string };
+
+/** Splits a topic of the layout above; throws PayloadError (reason "topic") for anything else. */
+export function parseTopic(topic: string): ParsedTopic {
+  const parts = topic.split('/');
+  const host = parts[1];
+  if (parts[0] !== TOPIC_ROOT || !host || parts.length < 3) {
+    throw new PayloadError('topic', `topic "${topic}" is not ${TOPIC_ROOT}/<host>/<metric>`, { code: 'TOPIC_INVALID' });
+  }
+  const rest = parts.slice(2).join('/');
+  if (rest === STATUS) return { kind: 'status', host };
+  if (rest === CONFIRM) return { kind: 'confirm', host };
+  if (parts.length === 3 && isMetricName(rest)) return { kind: 'metric', host, metric: rest };
+  throw new PayloadError('unknown_metric', `topic "${topic}": unknown metric "${rest}"`, { code: 'TOPIC_INVALID' });
+}
