@@ -60,9 +60,23 @@ const agentSchema = z
       })
       .strict()
       .prefault({}),
-    /** Root of /proc and /sys for the agent's direct reads (tests point it at fixture trees). */
-    procfsRoot: z.string().default('/proc'),
+    /** Root under which the agent reads /proc, /sys, /etc and /var/log directly (tests point it at fixture trees). */
+    rootDir: z.string().default('/'),
     latency: z.object({ target: z.string().optional(), count: positiveInt.default(3) }).strict().prefault({}),
+    /** Readings wait here on disk until the ingestor confirms they are stored. */
+    outbox: z
+      .object({
+        maxMessages: positiveInt.default(100_000),
+        maxBytes: positiveInt.default(64 * 1024 * 1024),
+        /** A reading not confirmed this long after it was sent is sent again. */
+        confirmTimeoutMs: positiveInt.default(30_000),
+        /** Upper bound on re-sent readings per second (with jitter), so a fleet coming back does not flood the broker. */
+        replayPerSecond: positiveInt.default(50),
+      })
+      .strict()
+      .prefault({}),
+    /** Reconnect backoff: starts at min, doubles up to max, with jitter; never gives up. */
+    reconnect: z.object({ minMs: positiveInt.default(1000), maxMs: positiveInt.default(60_000) }).strict().prefault({}),
     dataDir: z.string().default('./data/agent'),
   })
   .strict();

@@ -1482,6 +1482,284 @@ export const descriptor = {
          }
         }
        }
+      },
+      "PiHealth": {
+       "options": {
+        "(measurement)": "PiHealth"
+       },
+       "oneofs": {
+        "_throttledRaw": {
+         "oneof": [
+          "throttledRaw"
+         ]
+        },
+        "_underVoltageNow": {
+         "oneof": [
+          "underVoltageNow"
+         ]
+        },
+        "_freqCappedNow": {
+         "oneof": [
+          "freqCappedNow"
+         ]
+        },
+        "_throttledNow": {
+         "oneof": [
+          "throttledNow"
+         ]
+        },
+        "_softTempLimitNow": {
+         "oneof": [
+          "softTempLimitNow"
+         ]
+        },
+        "_underVoltageSinceBoot": {
+         "oneof": [
+          "underVoltageSinceBoot"
+         ]
+        },
+        "_freqCappedSinceBoot": {
+         "oneof": [
+          "freqCappedSinceBoot"
+         ]
+        },
+        "_throttledSinceBoot": {
+         "oneof": [
+          "throttledSinceBoot"
+         ]
+        },
+        "_softTempLimitSinceBoot": {
+         "oneof": [
+          "softTempLimitSinceBoot"
+         ]
+        },
+        "_hwmonLcritAlarm": {
+         "oneof": [
+          "hwmonLcritAlarm"
+         ]
+        },
+        "_model": {
+         "oneof": [
+          "model"
+         ]
+        },
+        "_armClockKhz": {
+         "oneof": [
+          "armClockKhz"
+         ]
+        }
+       },
+       "fields": {
+        "header": {
+         "type": "Header",
+         "id": 1
+        },
+        "throttledRaw": {
+         "type": "uint32",
+         "id": 2,
+         "options": {
+          "(influx)": "throttledRaw",
+          "(unit)": "bitfield",
+          "proto3_optional": true
+         }
+        },
+        "underVoltageNow": {
+         "type": "uint32",
+         "id": 3,
+         "options": {
+          "(influx)": "underVoltageNow",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "freqCappedNow": {
+         "type": "uint32",
+         "id": 4,
+         "options": {
+          "(influx)": "frequencyCappedNow",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "throttledNow": {
+         "type": "uint32",
+         "id": 5,
+         "options": {
+          "(influx)": "throttledNow",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "softTempLimitNow": {
+         "type": "uint32",
+         "id": 6,
+         "options": {
+          "(influx)": "softTempLimitNow",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "underVoltageSinceBoot": {
+         "type": "uint32",
+         "id": 7,
+         "options": {
+          "(influx)": "underVoltageSinceBoot",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "freqCappedSinceBoot": {
+         "type": "uint32",
+         "id": 8,
+         "options": {
+          "(influx)": "frequencyCappedSinceBoot",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "throttledSinceBoot": {
+         "type": "uint32",
+         "id": 9,
+         "options": {
+          "(influx)": "throttledSinceBoot",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "softTempLimitSinceBoot": {
+         "type": "uint32",
+         "id": 10,
+         "options": {
+          "(influx)": "softTempLimitSinceBoot",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "hwmonLcritAlarm": {
+         "type": "uint32",
+         "id": 11,
+         "options": {
+          "(influx)": "hwmonUnderVoltageAlarm",
+          "(unit)": "flag",
+          "proto3_optional": true
+         }
+        },
+        "model": {
+         "type": "string",
+         "id": 12,
+         "options": {
+          "(influx)": "model",
+          "(unit)": "text",
+          "proto3_optional": true
+         }
+        },
+        "armClockKhz": {
+         "type": "uint64",
+         "id": 13,
+         "options": {
+          "(influx)": "armClockKHz",
+          "(unit)": "kilohertz",
+          "proto3_optional": true
+         }
+        }
+       }
+      },
+      "AgentHealth": {
+       "options": {
+        "(measurement)": "AgentHealth"
+       },
+       "oneofs": {
+        "_outboxMessages": {
+         "oneof": [
+          "outboxMessages"
+         ]
+        },
+        "_outboxBytes": {
+         "oneof": [
+          "outboxBytes"
+         ]
+        },
+        "_oldestUnconfirmedAgeMs": {
+         "oneof": [
+          "oldestUnconfirmedAgeMs"
+         ]
+        },
+        "_droppedTotal": {
+         "oneof": [
+          "droppedTotal"
+         ]
+        },
+        "_resentTotal": {
+         "oneof": [
+          "resentTotal"
+         ]
+        },
+        "_collectorFailuresTotal": {
+         "oneof": [
+          "collectorFailuresTotal"
+         ]
+        }
+       },
+       "fields": {
+        "header": {
+         "type": "Header",
+         "id": 1
+        },
+        "outboxMessages": {
+         "type": "uint64",
+         "id": 2,
+         "options": {
+          "(influx)": "outboxMessages",
+          "(unit)": "count",
+          "proto3_optional": true
+         }
+        },
+        "outboxBytes": {
+         "type": "uint64",
+         "id": 3,
+         "options": {
+          "(influx)": "outboxBytes",
+          "(unit)": "bytes",
+          "proto3_optional": true
+         }
+        },
+        "oldestUnconfirmedAgeMs": {
+         "type": "uint64",
+         "id": 4,
+         "options": {
+          "(influx)": "oldestUnconfirmedAgeMs",
+          "(unit)": "milliseconds",
+          "proto3_optional": true
+         }
+        },
+        "droppedTotal": {
+         "type": "uint64",
+         "id": 5,
+         "options": {
+          "(influx)": "droppedTotal",
+          "(unit)": "count",
+          "proto3_optional": true
+         }
+        },
+        "resentTotal": {
+         "type": "uint64",
+         "id": 6,
+         "options": {
+          "(influx)": "resentTotal",
+          "(unit)": "count",
+          "proto3_optional": true
+         }
+        },
+        "collectorFailuresTotal": {
+         "type": "uint64",
+         "id": 7,
+         "options": {
+          "(influx)": "collectorFailuresTotal",
+          "(unit)": "count",
+          "proto3_optional": true
+         }
+        }
+       }
       }
      }
     }
@@ -3038,6 +3316,32 @@ export interface SystemAdditionalInfo {
   load15?: number | null; // systemLoadAverage15M [load]
 }
 
+export interface PiHealth {
+  header?: Header | null;
+  throttledRaw?: number | null; // throttledRaw [bitfield]
+  underVoltageNow?: number | null; // underVoltageNow [flag]
+  freqCappedNow?: number | null; // frequencyCappedNow [flag]
+  throttledNow?: number | null; // throttledNow [flag]
+  softTempLimitNow?: number | null; // softTempLimitNow [flag]
+  underVoltageSinceBoot?: number | null; // underVoltageSinceBoot [flag]
+  freqCappedSinceBoot?: number | null; // frequencyCappedSinceBoot [flag]
+  throttledSinceBoot?: number | null; // throttledSinceBoot [flag]
+  softTempLimitSinceBoot?: number | null; // softTempLimitSinceBoot [flag]
+  hwmonLcritAlarm?: number | null; // hwmonUnderVoltageAlarm [flag]
+  model?: string | null; // model [text]
+  armClockKhz?: number | null; // armClockKHz [kilohertz]
+}
+
+export interface AgentHealth {
+  header?: Header | null;
+  outboxMessages?: number | null; // outboxMessages [count]
+  outboxBytes?: number | null; // outboxBytes [bytes]
+  oldestUnconfirmedAgeMs?: number | null; // oldestUnconfirmedAgeMs [milliseconds]
+  droppedTotal?: number | null; // droppedTotal [count]
+  resentTotal?: number | null; // resentTotal [count]
+  collectorFailuresTotal?: number | null; // collectorFailuresTotal [count]
+}
+
 /** Metric group (topic segment) to its message type. */
 export interface MetricMessages {
   cpusNumber: CpusNumber;
@@ -3053,6 +3357,8 @@ export interface MetricMessages {
   latency: Latency;
   networkMetrics: NetworkMetrics;
   systemAdditionalInfo: SystemAdditionalInfo;
+  piHealth: PiHealth;
+  agentHealth: AgentHealth;
 }
 
-export const METRIC_NAMES = ["cpusNumber","cpu","mem","disk","temperature","partitions","ioRatio","logs","processesNumber","process","latency","networkMetrics","systemAdditionalInfo"] as const;
+export const METRIC_NAMES = ["cpusNumber","cpu","mem","disk","temperature","partitions","ioRatio","logs","processesNumber","process","latency","networkMetrics","systemAdditionalInfo","piHealth","agentHealth"] as const;

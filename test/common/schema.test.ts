@@ -18,6 +18,9 @@ const SPEC: Record<MetricName, { measurement: string; fields: string[]; tags?: s
   latency: { measurement: 'Latency', fields: ['minRTT', 'meanRTT', 'maxRTT', 'mdevRTT', 'packageTransmitted', 'packageReceived', 'packageLossPercentage', 'timeRequest', 'clientServer'] },
   networkMetrics: { measurement: 'NetworkMetrics', fields: ['networkCardName', 'IP', 'netMask', 'broadcastAddress', 'IPv6Address', 'MACAddress', 'connectionProtocol', 'MTU', 'txQueueLen', 'RXPackages', 'RXErrors', 'TXPackages', 'TXErrors', 'collisions'] },
   systemAdditionalInfo: { measurement: 'SystemAdditionalInfo', fields: ['systemRunningTime', 'usersLoggedInNumber', 'systemLoadAverage1M', 'systemLoadAverage5M', 'systemLoadAverage15M'] },
+  // Added beyond the original design: Raspberry Pi throttling and the agent's own outbox.
+  piHealth: { measurement: 'PiHealth', fields: ['throttledRaw', 'underVoltageNow', 'frequencyCappedNow', 'throttledNow', 'softTempLimitNow', 'underVoltageSinceBoot', 'frequencyCappedSinceBoot', 'throttledSinceBoot', 'softTempLimitSinceBoot', 'hwmonUnderVoltageAlarm', 'model', 'armClockKHz'] },
+  agentHealth: { measurement: 'AgentHealth', fields: ['outboxMessages', 'outboxBytes', 'oldestUnconfirmedAgeMs', 'droppedTotal', 'resentTotal', 'collectorFailuresTotal'] },
 };
 
 // A value of the right kind for every field, so that a round trip exercises each one.
@@ -32,7 +35,7 @@ function sample(name: MetricName): Record<string, unknown> {
 }
 
 describe('schema', () => {
-  it('knows the 13 metric groups of SPEC section 3', () => {
+  it('knows the 13 metric groups of SPEC section 3 and the two added ones', () => {
     expect([...METRIC_NAMES].sort()).toEqual(Object.keys(SPEC).sort());
   });
 
