@@ -26,6 +26,20 @@ const brokerSchema = z
     websocket: z.object({ port: port.default(8080) }).strict().optional(),
     /** A connection that has not sent CONNECT within this time is closed. */
     connectTimeoutMs: positiveInt.default(10_000),
+    /** A client whose unsent data at the broker exceeds this is disconnected, so one client that stops reading never stalls delivery to the others. */
+    maxOutgoingBufferBytes: positiveInt.default(16 * 1024 * 1024),
+    /** Failed logins from one address: each refusal is delayed baseDelayMs * 2^(failures-1), at most maxDelayMs; the failure count halves every halfLifeMs; one summary line per address every summaryIntervalMs while failures go on. */
+    authThrottle: z
+      .object({
+        baseDelayMs: z.number().int().min(0).default(100),
+        maxDelayMs: z.number().int().min(0).default(5000),
+        halfLifeMs: positiveInt.default(60_000),
+        summaryIntervalMs: positiveInt.default(10_000),
+        /** Addresses remembered at once (least recently failed are forgotten first). */
+        maxAddresses: positiveInt.default(10_000),
+      })
+      .strict()
+      .prefault({}),
     dataDir: z.string().default('./data/broker'),
   })
   .strict();
