@@ -1,0 +1,124 @@
+// Entry of the self-contained agent bundle for Raspberry Pi OS (Debian bookworm's Node 18),
+// built by scripts/build-agent.mjs into one file, machmon-agent.js:
+//   node machmon-agent.js [--config /etc/machmon/agent.json]     run the agent
+//   node machmon-agent.js first-boot [--config F] [--owner USER] [--boot-file F]...
+// It holds the agent only: no broker, no InfluxDB client (a test reads the bundle's metafile).
+import { readFileSync } from 'node:fs';
+import { startAgent } from '../../agent/main.js';
+import { loadConfig, readConfigFile, type Config } from '../../common/config.js';
+import { ConfigError } from '../../common/errors.js';
+import { createLogger } from '../../common/log.js';
+import type { Service } from '../../common/service.js';
+import { adoptBootConfig, BOOT_CONFIG_FILES, DEFAULT_CONFIG_FILE, lookupUser, type Owner } from './first-boot.js';
+
+/** Replaced by the bundler with package.json's version. */
+declare const MACHMON_AGENT_VERSION: string | undefined;
+export const VERSION = typeof MACHMON_AGENT_VERSION === 'string' ? MACHMON_AGENT_VERSION : 'dev';
+
+const USAGE = `Usage: node machmon-agent.js [--config <file.json>]
+       node machmon-agent.js first-boot [--config <file.json>] [--owner <user>] [--boot-file <file>]...
+
+Runs the Machmon agent (version ${VERSION}) with the "agent" and "log" sections of the config file
+(default ${DEFAULT_CONFIG_FILE}); MACHMON_AGENT_* variables override its keys.
+
+first-boot: if ${BOOT_CONFIG_FILES.join(' or ')} exists, it becomes the config file
+(owned by --owner, mode 600) and is removed from the boot partition. Run as root, before the agent.
+
+Options:
+  --config <file.json>  config file (default ${DEFAULT_CONFIG_FILE})
+  --owner <user>        first-boot: owner of the written config file
+  --boot-file <file>    first-boot: a candidate boot file instead of the defaults (repeatable)
+  --version             print the version
+  --help                this text`;
+
+interface Args { command: 'agent' | 'first-boot'; config: string; owner?: string; bootFiles: string[]; help: boolean; version: boolean; error?: string }
+
+export function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { command: 'agent', config: DEFAULT_CONFIG_FILE, bootFiles: [], help: false, version: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string | undefined => {
+      const v = argv[++i];
+      if (!v) args.error = `${a} needs a value`;
+      return v;
+    };
+    if (a === '--help' || a === '-h') args.help = true;
+    else if (a === '--version') args.version = true;
+    else if (a === '--config' || a === '-c') args.config = value() ?? args.config;
+    else if (a.startsWith('--config=')) args.config = a.slice('--config='.length);
+    else if (a === '--owner') args.owner = value();
+    else if (a === '--boot-file') args.bootFiles.push(value() ?? '');
+    else if (a === 'first-boot' && i === 0) args.command = 'first-boot';
+    else args.error = `unexpected argument ${a}`;
+    if (args.error) return args;
+  }
+  if (args.command === 'agent' && (args.owner || args.bootFiles.length)) args.error = '--owner and --boot-file belong to first-boot';
+  return args;
+}
+
+function firstBoot(args: Args): number {
+  let owner: Owner | undefined;
+  if (args.owner) {
+    owner = lookupUser(readFileSync('/etc/passwd', 'utf8'), args.owner);
+    if (!owner) {
+      console.error(`machmon-agent first-boot: user ${args.owner} does not exist (the installer creates it)`);
+      return 1;
+    }
+  }
+  const result = adoptBootConfig({ configFile: args.config, owner, bootFiles: args.bootFiles.length ? args.bootFiles : undefined });
+  if (result.action === 'adopted') console.log(`machmon-agent first-boot: took ${result.from} as ${result.to} and removed it from the boot partition`);
+  else if (result.action === 'refused') console.error(`machmon-agent first-boot: ${result.from} was not taken (renamed to ${result.movedTo}):\n${result.reason}`);
+  return 0;
+}
+
+async function runAgent(args: Args): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig({ raw: readConfigFile(args.config), source: args.config, sections: ['agent'] });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`machmon-agent: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(config.log);
+  let service: Service;
+  try {
+    service = await startAgent(config.agent!, log);
+  } catch (err) {
+    log.fatal({ err }, 'agent failed to start');
+    return 1;
+  }
+  log.info({ version: VERSION, node: process.version }, 'machmon-agent bundle running');
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      // A stop that hangs must not keep systemd waiting for its own timeout.
+      setTimeout(() => process.exit(0), 10_000).unref();
+      service.stop().then(() => resolve(0), (err: unknown) => { log.error({ err }, 'stop failed'); resolve(1); });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.error) {
+    console.error(`machmon-agent: ${args.error}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.version) {
+    console.log(VERSION);
+    return 0;
+  }
+  return args.command === 'first-boot' ? firstBoot(args) : runAgent(args);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// `npm run build:agent`: the agent for Raspberry Pi OS as ONE self-contained file that runs on
+// Debian bookworm's nodejs (Node 18), and a versioned tarball with checksums, the systemd unit,
+// the installer and examples. No native module is bundled: onoff (GPIO) stays external and is
+// loaded only when a GPIO sensor is configured.
+//
+//   node scripts/build-agent.mjs [--out <dir>]      (default build/agent)
+//
+// Output: <out>/machmon-agent.js, <out>/machmon-agent.meta.json (esbuild metafile),
+//         <out>/machmon-agent-<version>.tar.gz and <out>/machmon-agent-<version>.tar.gz.sha256
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outArg = process.argv.indexOf('--out');
+const out = path.resolve(outArg > 0 ? process.argv[outArg + 1] : path.join(repo, 'build/agent'));
+const { version } = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8'));
+
+/** Modules that must never be in the Pi bundle (server side) and the native ones left external. */
+export const FORBIDDEN = [/node_modules\/aedes/, /node_modules\/@influxdata\//, /^broker\//, /^ingestor\//, /^cli\//];
+export const EXTERNAL = ['onoff', 'epoll'];
+
+const result = await build({
+  absWorkingDir: repo,
+  entryPoints: ['deploy/pi/bundle-main.ts'],
+  outfile: path.join(out, 'machmon-agent.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  // CommonJS: runs as `node machmon-agent.js` anywhere, without a package.json saying "type": "module".
+  format: 'cjs',
+  external: EXTERNAL,
+  define: { MACHMON_AGENT_VERSION: JSON.stringify(version) },
+  banner: { js: `#!/usr/bin/env node\n// machmon-agent ${version}: the Machmon agent in one file, for Node >= 18. Licenses: see the packages named below.` },
+  legalComments: 'eof',
+  // Smaller and faster to parse on a Pi Zero; names stay, so stack traces still say where.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  metafile: true,
+  logLevel: 'warning',
+});
+
+const bad = Object.keys(result.metafile.inputs).filter((input) => FORBIDDEN.some((re) => re.test(input)));
+if (bad.length) {
+  console.error(`build-agent: the Pi bundle must not contain server code, but it holds:\n  ${bad.join('\n  ')}`);
+  process.exit(1);
+}
+writeFileSync(path.join(out, 'machmon-agent.meta.json'), JSON.stringify(result.metafile, null, 1));
+
+// The tarball: one folder named after the version.
+const name = `machmon-agent-${version}`;
+const stage = path.join(out, name);
+rmSync(stage, { recursive: true, force: true });
+mkdirSync(stage, { recursive: true });
+const files = [
+  ['machmon-agent.js', path.join(out, 'machmon-agent.js'), 0o644],
+  ['install.sh', path.join(repo, 'deploy/pi/install.sh'), 0o755],
+  ['machmon-agent.service', path.join(repo, 'deploy/systemd/machmon-agent.service'), 0o644],
+  ['machmon.example.json', path.join(repo, 'deploy/pi/machmon.example.json'), 0o644],
+  ['user-data.example', path.join(repo, 'deploy/pi/cloud-init/user-data'), 0o644],
+];
+for (const [dest, src, mode] of files) {
+  copyFileSync(src, path.join(stage, dest));
+  chmodSync(path.join(stage, dest), mode);
+}
+writeFileSync(path.join(stage, 'VERSION'), `${version}\n`);
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const sums = [...files.map(([dest]) => dest), 'VERSION'].sort().map((f) => `${sha256(path.join(stage, f))}  ${f}`);
+writeFileSync(path.join(stage, 'SHA256SUMS'), `${sums.join('\n')}\n`);
+
+// Reproducible: sorted names, fixed owner and time (SOURCE_DATE_EPOCH, else the last commit's).
+const gitTime = spawnSync('git', ['log', '-1', '--format=%ct'], { cwd: repo, encoding: 'utf8' }).stdout?.trim();
+const epoch = process.env.SOURCE_DATE_EPOCH ?? (gitTime || '0');
+const tarball = path.join(out, `${name}.tar.gz`);
+const tar = spawnSync('sh', ['-c', 'tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$EPOCH" -C "$OUT" -cf - "$NAME" | gzip -9n > "$TARBALL"'], {
+  env: { ...process.env, EPOCH: epoch, OUT: out, NAME: name, TARBALL: tarball },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+if (tar.status !== 0) {
+  console.error('build-agent: tar failed');
+  process.exit(1);
+}
+writeFileSync(`${tarball}.sha256`, `${sha256(tarball)}  ${path.basename(tarball)}\n`);
+const kib = (f) => `${Math.round(readFileSync(f).length / 1024)} KiB`;
+console.log(`build-agent: ${path.relative(repo, path.join(out, 'machmon-agent.js'))} (${kib(path.join(out, 'machmon-agent.js'))}), ${path.relative(repo, tarball)} (${kib(tarball)})`);

@@ -1,0 +1,116 @@
+// Debian bookworm's own Node 18 (the `nodejs` package Raspberry Pi OS ships), fetched with
+// `apt-get download` and unpacked under a stable temp path, so the agent bundle is tested on the
+// runtime a Pi really has, without touching the machine's Node 20. Debian's node loads some
+// built-in modules from /usr/share/nodejs: a private mount namespace (`unshare -m`) lays the
+// unpacked folder over /usr/share for the child only (see /work/shared/notes/debian-node18.md).
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const CACHE = path.join(os.tmpdir(), 'machmon-debian-node18');
+/** Debian's node needs these beside libnode; the versions follow the machine's apt lists. */
+const EXTRA_PACKAGES = ['libc-ares2', 'node-acorn', 'node-cjs-module-lexer', 'node-undici', 'node-busboy'];
+
+export interface DebianNode {
+  /** Debian package version of nodejs, e.g. 18.20.4+dfsg-1~deb12u3. */
+  readonly debVersion: string;
+  readonly root: string;
+  /** Spawns Debian's node with these arguments inside its own mount namespace. */
+  spawn(args: readonly string[], opts?: SpawnOptions): ChildProcess;
+  /** Runs it to completion. */
+  run(args: readonly string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): { status: number | null; stdout: string; stderr: string };
+}
+
+function sh(cmd: string, args: string[], cwd?: string) {
+  return spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+function fail(what: string, detail: string): never {
+  throw new Error(
+    `Debian's Node 18 is needed to test the Pi bundle, but ${what}.\n${detail.trim()}\n` +
+      'The test fetches it with `apt-get download nodejs libnode108 ...` (as root, Debian apt sources reachable) into ' +
+      `${CACHE}; it never installs it over the machine's node.`,
+  );
+}
+
+/** The newest 18.x version of nodejs that apt knows (apt-cache madison), after one `apt-get update` if none. */
+function node18Version(): string {
+  const find = () => sh('apt-cache', ['madison', 'nodejs']).stdout?.split('\n').map((l) => l.split('|')[1]?.trim()).find((v) => v?.startsWith('18.'));
+  let v = find();
+  if (!v) {
+    const up = sh('apt-get', ['update']);
+    if (up.status !== 0) fail('`apt-get update` failed', up.stderr ?? String(up.error));
+    v = find();
+  }
+  if (!v) fail('apt knows no nodejs 18.x (this needs Debian bookworm sources)', sh('apt-cache', ['madison', 'nodejs']).stdout ?? '');
+  return v;
+}
+
+function withLock<T>(dir: string, fn: () => T): T {
+  const lock = `${dir}.lock`;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Another test file is downloading; a lock older than 5 minutes was left by a killed run.
+      try { if (Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
+      if (Date.now() > deadline) throw new Error(`${lock} held for 3 minutes`);
+      spawnSync('sleep', ['0.5']);
+    }
+  }
+  try { return fn(); } finally { rmSync(lock, { recursive: true, force: true }); }
+}
+
+/** Downloads and unpacks Debian's Node 18 once (cached under CACHE/<version>). Throws with a clear message when impossible. */
+export function debianNode18(): DebianNode {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) fail('this is not Linux as root', 'apt-get download and unshare -m need root.');
+  if (sh('sh', ['-c', 'command -v apt-get && command -v dpkg && command -v unshare']).status !== 0) fail('apt-get, dpkg or unshare is missing', '');
+  const debVersion = node18Version();
+  const dir = path.join(CACHE, debVersion.replace(/[^\w.+~-]/g, '_'));
+  const root = path.join(dir, 'root');
+  const marker = path.join(dir, '.complete');
+  mkdirSync(CACHE, { recursive: true });
+  withLock(dir, () => {
+    if (existsSync(marker)) return;
+    rmSync(dir, { recursive: true, force: true });
+    const debs = path.join(dir, 'debs');
+    mkdirSync(debs, { recursive: true });
+    for (const p of [`nodejs=${debVersion}`, `libnode108=${debVersion}`, ...EXTRA_PACKAGES]) {
+      const r = sh('apt-get', ['download', p], debs);
+      if (r.status !== 0) fail(`\`apt-get download ${p}\` failed`, r.stderr ?? String(r.error));
+    }
+    for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
+      const r = sh('dpkg', ['-x', path.join(debs, deb), root]);
+      if (r.status !== 0) fail(`dpkg -x ${deb} failed`, r.stderr ?? '');
+    }
+    rmSync(debs, { recursive: true, force: true });
+    writeFileSync(marker, `${debVersion}\n`);
+  });
+
+  const libDir = readdirSync(path.join(root, 'usr/lib')).map((d) => path.join(root, 'usr/lib', d)).find((d) => existsSync(path.join(d, 'libnode.so.108')));
+  if (!libDir) fail(`libnode.so.108 is not in ${root}/usr/lib/*`, '');
+  // Overlay the package's /usr/share over the real one (read-only, for this child only); where
+  // overlayfs is unavailable, bind just /usr/share/nodejs (creating the empty folder if needed).
+  const script =
+    `mount -t overlay overlay -o "lowerdir=$R/usr/share:/usr/share" /usr/share 2>/dev/null || ` +
+    `{ mkdir -p /usr/share/nodejs && mount --bind "$R/usr/share/nodejs" /usr/share/nodejs; } || exit 97; ` +
+    `LD_LIBRARY_PATH="$L" exec "$R/usr/bin/node" "$@"`;
+  const argv = (args: readonly string[]) => ['-m', 'sh', '-c', script, 'debian-node18', ...args];
+  const env = (extra?: NodeJS.ProcessEnv) => ({ ...process.env, ...extra, R: root, L: libDir });
+
+  const self: DebianNode = {
+    debVersion,
+    root,
+    spawn: (args, opts = {}) => spawn('unshare', argv(args), { ...opts, env: env(opts.env) }),
+    run: (args, opts = {}) => {
+      const r = spawnSync('unshare', argv(args), { cwd: opts.cwd, env: env(opts.env), encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000 });
+      return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    },
+  };
+  const check = self.run(['-p', 'process.version']);
+  if (check.status !== 0 || !check.stdout.startsWith('v18.')) fail(`the unpacked node in ${root} does not run`, `${check.stdout}\n${check.stderr}`);
+  return self;
+}
