@@ -118,8 +118,17 @@ const ingestorSchema = z
     password: nonEmpty,
     clientId: z.string().optional(),
     influx: influxSchema.prefault({}),
+    /** Most points per write; a batch is also written flushIntervalMs after its first message. */
     batchSize: positiveInt.default(5000),
     flushIntervalMs: positiveInt.default(1000),
+    /** Messages taken but not yet acknowledged; at this bound the ingestor stops reading from the broker until a write succeeds. */
+    maxPendingMessages: positiveInt.default(20_000),
+    /** Backoff of writes while InfluxDB is unavailable: starts at minMs, doubles up to maxMs, with jitter; never gives up. */
+    retry: z.object({ minMs: positiveInt.default(500), maxMs: positiveInt.default(30_000) }).strict().prefault({}),
+    /** How often the ingestor's own counters are written (measurement MachmonIngestor). */
+    statsIntervalMs: positiveInt.default(10_000),
+    /** On stop, how long to keep trying to write what is pending; what is left stays unacknowledged at the broker. */
+    stopTimeoutMs: positiveInt.default(5_000),
     dataDir: z.string().default('./data/ingestor'),
   })
   .strict();
