@@ -90,13 +90,15 @@ group_exists() { grep -q "^$1:" "$ROOT/etc/group" 2>/dev/null; }
 with_root() { if [ -n "$ROOT" ]; then "$@" --root "$ROOT"; else "$@"; fi; }
 
 enable_unit() {
-	if [ -n "$ROOT" ] || ! systemd_live; then
-		# Offline: the same symlink `systemctl enable` makes for WantedBy=multi-user.target.
+	if systemd_live; then
+		systemctl daemon-reload
+		systemctl enable "$UNIT" >/dev/null 2>&1
+	elif [ -n "$ROOT" ] && command -v systemctl >/dev/null 2>&1 && systemctl --root="$ROOT" enable "$UNIT" >/dev/null 2>&1; then
+		: # offline enable into the image
+	else
+		# No systemctl: the same symlink `systemctl enable` makes for WantedBy=multi-user.target.
 		mkdir -p "$WANTS"
 		ln -sfn "/etc/systemd/system/$UNIT" "$WANTS/$UNIT"
-	else
-		systemctl daemon-reload
-		systemctl enable "$UNIT" >/dev/null
 	fi
 }
 
