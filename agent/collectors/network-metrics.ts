@@ -1,12 +1,109 @@
-// PLACEHOLDER: replaced by the real collector before anything lands.
-import { NoDataError, type CollectorEntry } from './types.js';
+// networkMetrics: one row per interface of /proc/net/dev (all of them, up or down, like
+// `ifconfig -a`). Per cycle: one read of /proc/net/dev plus mtu and tx_queue_len of each
+// interface. Cached and refreshed every 5 minutes or when the interface list changes:
+// addresses (os.networkInterfaces(), a getifaddrs call, no child process), link type, flags,
+// MAC. Never systeminformation's networkInterfaces(): it spawns processes (~260 ms on a Pi).
+import os from 'node:os';
+import { errText, parseSysHex, parseSysInt, readText } from '../sensors/fs-read.js';
+import { onceLog } from '../sensors/once-log.js';
+import { broadcastOf, IFF_BROADCAST, linkEncap, parseProcNetDev, pickAddresses, type InterfaceAddresses } from '../sensors/net.js';
+import type { NetworkMetricsRow } from '../../proto/gen/machmon.js';
+import { NoDataError, type Collector, type CollectorContext, type CollectorEntry } from './types.js';
+
+export const NET_FACTS_TTL_MS = 5 * 60_000;
+
+interface LinkFacts extends InterfaceAddresses {
+  linkEncap?: string;
+  broadcastCapable: boolean;
+}
+
+export interface NetworkMetricsDeps {
+  /** Address source; os.networkInterfaces by default (tests on fixture trees pass recorded results). */
+  networkInterfaces?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  now?: () => number;
+}
+
+export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetricsDeps = {}): Collector<'networkMetrics'> {
+  const { paths, log } = ctx;
+  const once = onceLog(log);
+  const getInterfaces = deps.networkInterfaces ?? os.networkInterfaces;
+  const now = deps.now ?? Date.now;
+  const netDev = paths.proc('net', 'dev');
+  let facts: { names: string; at: number; byName: Map<string, LinkFacts> } | undefined;
+
+  const sysInt = async (name: string, attr: string, parse = parseSysInt): Promise<number | undefined> => {
+    const file = paths.sys('class', 'net', name, attr);
+    try {
+      const v = parse(await readText(file));
+      if (v === undefined) once.log(`${name}:${attr}`, 'debug', { file }, 'interface attribute unavailable, left unset');
+      return v;
+    } catch (err) {
+      once.log(`${name}:${attr}`, 'debug', { file, reason: errText(err) }, 'interface attribute unreadable, left unset');
+      return undefined;
+    }
+  };
+
+  async function loadFacts(names: string[]): Promise<Map<string, LinkFacts>> {
+    const addresses = getInterfaces();
+    const entries = await Promise.all(
+      names.map(async (name): Promise<[string, LinkFacts]> => {
+        const [type, flags, address] = await Promise.all([
+          sysInt(name, 'type'),
+          sysInt(name, 'flags', parseSysHex),
+          readText(paths.sys('class', 'net', name, 'address')).catch(() => undefined),
+        ]);
+        const f: LinkFacts = { ...pickAddresses(addresses[name]), broadcastCapable: flags !== undefined && (flags & IFF_BROADCAST) !== 0 };
+        const encap = linkEncap(type);
+        if (encap) f.linkEncap = encap;
+        const mac = address?.trim();
+        if (mac) f.mac = mac;
+        return [name, f];
+      }),
+    );
+    return new Map(entries);
+  }
+
+  return {
+    name: 'networkMetrics',
+    async collect() {
+      const text = await readText(netDev);
+      if (text === undefined) {
+        once.log('netdev', 'debug', { file: netDev }, 'no /proc/net/dev: no networkMetrics');
+        throw new NoDataError(`${netDev} does not exist`);
+      }
+      const counters = parseProcNetDev(text);
+      if (counters.size === 0) throw new NoDataError(`${netDev} lists no interface`);
+      const names = [...counters.keys()];
+      const key = names.join(' ');
+      if (!facts || facts.names !== key || now() - facts.at > NET_FACTS_TTL_MS) {
+        facts = { names: key, at: now(), byName: await loadFacts(names) };
+      }
+      const rows = await Promise.all(
+        names.map(async (name): Promise<NetworkMetricsRow> => {
+          const c = counters.get(name)!;
+          const f = facts!.byName.get(name);
+          const [mtu, txQueueLen] = await Promise.all([sysInt(name, 'mtu'), sysInt(name, 'tx_queue_len')]);
+          const row: NetworkMetricsRow = { name, rxPackets: c.rxPackets, rxErrors: c.rxErrors, txPackets: c.txPackets, txErrors: c.txErrors, collisions: c.collisions };
+          if (f?.ipv4 !== undefined) row.ipv4 = f.ipv4;
+          if (f?.netmask !== undefined) row.netmask = f.netmask;
+          if (f?.ipv4 !== undefined && f.netmask !== undefined && f.broadcastCapable) {
+            const b = broadcastOf(f.ipv4, f.netmask);
+            if (b !== undefined) row.broadcast = b;
+          }
+          if (f?.ipv6 !== undefined) row.ipv6 = f.ipv6;
+          if (f?.mac !== undefined) row.mac = f.mac;
+          if (f?.linkEncap !== undefined) row.linkEncap = f.linkEncap;
+          if (mtu !== undefined) row.mtu = mtu;
+          if (txQueueLen !== undefined) row.txQueueLen = txQueueLen;
+          return row;
+        }),
+      );
+      return { rows };
+    },
+  };
+}
 
 export const collector: CollectorEntry<'networkMetrics'> = {
   defaultEnabled: true,
-  create: () => ({
-    name: 'networkMetrics',
-    collect: async () => {
-      throw new NoDataError('networkMetrics: not implemented yet');
-    },
-  }),
+  create: (ctx) => createNetworkMetrics(ctx),
 };

@@ -1,12 +1,78 @@
-// PLACEHOLDER: replaced by the real collector before anything lands.
-import { NoDataError, type CollectorEntry } from './types.js';
+// piHealth: Raspberry Pi throttling and under-voltage from sysfs only (never vcgencmd),
+// plus board model and ARM clock. Files (under rootDir):
+//   /sys/devices/platform/soc/soc:firmware/get_throttled   bits 0-3 now, 16-19 since boot
+//   /sys/class/hwmon/hwmon*/{name=rpi_volt, in0_lcrit_alarm}
+//   /proc/device-tree/model                                 "Raspberry Pi 4 Model B Rev 1.4\0"
+//   /sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq  kHz
+// A machine without get_throttled, rpi_volt and a "Raspberry Pi" model is not a Pi: NoDataError,
+// logged once at debug. No child process.
+import { errText, parseSysInt, readText } from '../sensors/fs-read.js';
+import { onceLog } from '../sensors/once-log.js';
+import { findRpiVoltHwmon, GET_THROTTLED, parseDeviceTreeModel, parseThrottled } from '../sensors/pi.js';
+import path from 'node:path';
+import { NoDataError, type Collector, type CollectorContext, type CollectorEntry, type Reading } from './types.js';
+
+/** The hwmon directory is looked up again this often when it was not found (drivers load late). */
+const HWMON_RESCAN_MS = 5 * 60_000;
+
+export function createPiHealth(ctx: CollectorContext): Collector<'piHealth'> {
+  const { paths, log } = ctx;
+  const once = onceLog(log);
+  const throttledFile = paths.sys(...GET_THROTTLED);
+  const clockFile = paths.sys('devices', 'system', 'cpu', 'cpu0', 'cpufreq', 'scaling_cur_freq');
+  let model: { value: string | undefined } | undefined; // read once: the board does not change
+  let hwmon: { dir: string | undefined; at: number } | undefined;
+
+  /** Reads an optional value; a missing file is silent (debug once), other errors are logged once. */
+  async function optional<T>(key: string, file: string, parse: (text: string) => T | undefined): Promise<T | undefined> {
+    try {
+      const text = await readText(file);
+      if (text === undefined) {
+        once.log(`${key}:missing`, 'debug', { file }, 'Pi health value not available on this board');
+        return undefined;
+      }
+      const value = parse(text);
+      if (value === undefined) {
+        once.log(`${key}:malformed`, 'warn', { file, text: text.slice(0, 40) }, 'Pi health value malformed, left unset');
+        return undefined;
+      }
+      once.clear(`${key}:malformed`);
+      once.clear(`${key}:error`);
+      return value;
+    } catch (err) {
+      once.log(`${key}:error`, 'warn', { file, reason: errText(err) }, 'Pi health value unreadable, left unset');
+      return undefined;
+    }
+  }
+
+  return {
+    name: 'piHealth',
+    async collect() {
+      model ??= { value: await optional('model', paths.proc('device-tree', 'model'), parseDeviceTreeModel) };
+      const now = Date.now();
+      if (!hwmon || (hwmon.dir === undefined && now - hwmon.at > HWMON_RESCAN_MS)) {
+        hwmon = { dir: await findRpiVoltHwmon(paths.sys('class', 'hwmon')).catch(() => undefined), at: now };
+      }
+      const [throttled, lcrit, clock] = await Promise.all([
+        optional('throttled', throttledFile, parseThrottled),
+        hwmon.dir ? optional('hwmon', path.join(hwmon.dir, 'in0_lcrit_alarm'), parseSysInt) : undefined,
+        optional('clock', clockFile, parseSysInt),
+      ]);
+      const isPi = throttled !== undefined || hwmon.dir !== undefined || /^Raspberry Pi/.test(model.value ?? '');
+      if (!isPi) {
+        once.log('not-a-pi', 'debug', { throttledFile }, 'not a Raspberry Pi: no piHealth');
+        throw new NoDataError('not a Raspberry Pi (no get_throttled, no rpi_volt hwmon, no Raspberry Pi model)');
+      }
+      const reading: Reading<'piHealth'> = { ...throttled };
+      if (lcrit !== undefined) reading.hwmonLcritAlarm = lcrit;
+      if (model.value !== undefined) reading.model = model.value;
+      if (clock !== undefined) reading.armClockKhz = clock;
+      return reading;
+    },
+  };
+}
 
 export const collector: CollectorEntry<'piHealth'> = {
   defaultEnabled: true,
-  create: () => ({
-    name: 'piHealth',
-    collect: async () => {
-      throw new NoDataError('piHealth: not implemented yet');
-    },
-  }),
+  create: createPiHealth,
 };
