@@ -1,0 +1,54 @@
+// Why the broker turned something away, counted per reason on the broker object (tests
+// and later dashboards read them).
+import type { Client } from 'aedes';
+
+export const REFUSAL_REASONS = [
+  /** CONNACK 4: no password or an empty one. */
+  'empty_password',
+  /** CONNACK 4: the password is not the fleet's. */
+  'bad_password',
+  /** CONNACK 4: right password but no username. */
+  'no_username',
+  /** CONNACK 5: the username is not a hostname (wildcards, '/', spaces...). */
+  'bad_username',
+  /** CONNACK 5: neither in allowedHosts nor a reader. */
+  'host_not_allowed',
+  /** CONNACK 5: the Last Will's topic is one this client may not publish to. */
+  'will_not_allowed',
+  /** CONNACK 2: a client of another username is connected with this client id. */
+  'client_id_in_use',
+  /** Too many refusals waiting out their delay: the connection is dropped without CONNACK. */
+  'too_many_pending',
+  'publish_denied',
+  'subscribe_denied',
+  /** A packet declared (or a PUBLISH carried) more than maxPayloadBytes. */
+  'payload_too_large',
+  'malformed_packet',
+  /** No CONNECT within connectTimeoutMs. */
+  'connect_timeout',
+  /** More than maxOutgoingBufferBytes waiting to be sent to the client. */
+  'slow_consumer',
+] as const;
+
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+export type Refusals = Record<RefusalReason, number>;
+
+export const newRefusals = (): Refusals => Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Refusals;
+
+/** An error the broker raised on purpose and already logged; the generic client-error log skips it. */
+export class RefusedError extends Error {
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+    readonly returnCode?: 2 | 4 | 5,
+  ) {
+    super(message);
+    this.name = 'RefusedError';
+  }
+}
+
+/** The client's address as its connection saw it. */
+export function addressOf(client: Client | null | undefined): string {
+  const conn = client?.conn as { remoteAddress?: string } | undefined;
+  return conn?.remoteAddress ?? 'unknown';
+}

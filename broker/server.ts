@@ -1,0 +1,196 @@
+// The embedded MQTT broker (SPEC section 2): Aedes with Machmon's login and ACL hooks,
+// sessions and queued QoS 1 messages on disk (LevelDB under dataDir), plain TCP, optional
+// TLS and WebSocket listeners. Every connection passes a GuardedConnection (packet-size
+// framer, slow-consumer cap) before Aedes sees it.
+import { mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { Aedes, type Client } from 'aedes';
+import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
+import { Level } from 'level';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { BrokerConfig } from '../common/config.js';
+import { MachmonError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Service } from '../common/service.js';
+import type { Identity } from './acl.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { GuardedConnection, type ConnectionProblem } from './guarded-connection.js';
+import { createAuthenticateHooks } from './hooks/authenticate.js';
+import { createAuthorizeForward } from './hooks/authorize-forward.js';
+import { createAuthorizePublish } from './hooks/authorize-publish.js';
+import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.js';
+import { addressOf, newRefusals, RefusedError, type Refusals } from './refusals.js';
+
+/**
+ * Room for the rest of a packet around its payload: topic (2 + 65535 bytes) and message id.
+ * A packet declaring more than maxPayloadBytes plus this is dropped by the framer unread;
+ * the exact payload limit is checked in authorizePublish.
+ */
+export const HEADER_ROOM = 2 + 65_535 + 2;
+
+export interface Broker extends Service {
+  /** The TCP port actually listened on (cfg.port 0 picks one). */
+  readonly port: number;
+  readonly tlsPort?: number;
+  readonly wsPort?: number;
+  readonly aedes: Aedes;
+  /** Refusals counted by reason since start. */
+  readonly refusals: Readonly<Refusals>;
+}
+
+/** Aedes' own error messages that are not protocol violations. */
+const CONNECT_TIMEOUT = 'connect did not arrive in time';
+const KEEPALIVE_TIMEOUT = 'keep alive timeout';
+
+export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<Broker> {
+  const log = rootLog.child({ component: 'broker' });
+  const refusals = newRefusals();
+  const identities = new WeakMap<Client, Identity>();
+  const throttle = new AuthThrottle(cfg.authThrottle, log);
+
+  const dbDir = path.resolve(cfg.dataDir, 'sessions');
+  const db = new Level<string, Buffer>(dbDir);
+  try {
+    mkdirSync(path.dirname(dbDir), { recursive: true });
+    await db.open();
+  } catch (err) {
+    throttle.stop();
+    throw new MachmonError('BROKER_START_FAILED', `broker: cannot open its session store ${dbDir} (another broker using this dataDir?): ${String((err as Error).cause ?? err)}`, { cause: err });
+  }
+  const persistence = new AsyncLevelPersistence(db);
+
+  /** Aedes' connected clients by id (not in its typings), for the takeover check in authenticate. */
+  const connected: { clients?: Record<string, Client | undefined> } = {};
+  const auth = createAuthenticateHooks({
+    secretPassword: cfg.secretPassword,
+    allowedHosts: cfg.allowedHosts,
+    readers: cfg.readers,
+    throttle,
+    refusals,
+    identities,
+    clientById: (id) => connected.clients?.[id],
+    log,
+  });
+  const broker = await Aedes.createBroker({
+    persistence,
+    connectTimeout: cfg.connectTimeoutMs,
+    preConnect: auth.preConnect,
+    authenticate: auth.authenticate,
+    authorizePublish: createAuthorizePublish({ identities, maxPayloadBytes: cfg.maxPayloadBytes, refusals, log }),
+    authorizeSubscribe: createAuthorizeSubscribe({ identities, refusals, log }),
+    authorizeForward: createAuthorizeForward(identities),
+  });
+  connected.clients = (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+
+  // Not in Aedes' typings, but emitted (e.g. by its periodic sweep of stale Last Wills): without a listener it would kill the process.
+  (broker as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
+  broker.on('clientReady', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client), clean: client.clean }, 'client connected'));
+  broker.on('clientDisconnect', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client) }, 'client disconnected'));
+  const onClientError = (client: Client, err: Error) => {
+    if (err instanceof RefusedError) return; // counted and logged where it was refused
+    const where = { address: addressOf(client), clientId: client.id ?? undefined };
+    if (err.message === CONNECT_TIMEOUT) {
+      refusals.connect_timeout++;
+      log.info({ ...where, timeoutMs: cfg.connectTimeoutMs }, 'no CONNECT in time, connection closed');
+    } else if (err.message === KEEPALIVE_TIMEOUT) {
+      log.info(where, 'keepalive timeout, connection closed');
+    } else if ((err as NodeJS.ErrnoException).code) {
+      log.info({ ...where, err }, 'connection error');
+    } else {
+      refusals.malformed_packet++;
+      log.warn({ ...where, err }, 'protocol error, connection closed');
+    }
+  };
+  broker.on('clientError', onClientError);
+  broker.on('connectionError', onClientError);
+
+  const onProblem = (problem: ConnectionProblem, conn: GuardedConnection) => {
+    const address = conn.remoteAddress;
+    switch (problem.kind) {
+      case 'too_large':
+        refusals.payload_too_large++;
+        log.warn({ address, clientId: conn.client?.id ?? undefined, size: problem.remainingLength, limit: cfg.maxPayloadBytes }, 'payload too large, connection closed');
+        break;
+      case 'malformed':
+        refusals.malformed_packet++;
+        log.warn({ address, clientId: conn.client?.id ?? undefined, detail: problem.detail }, 'malformed packet, connection closed');
+        break;
+      case 'slow_consumer':
+        refusals.slow_consumer++;
+        log.warn({ address, clientId: conn.client?.id ?? undefined, bufferedBytes: problem.bufferedBytes, limit: cfg.maxOutgoingBufferBytes }, 'client does not read, connection closed');
+        break;
+    }
+  };
+  const guardOptions = { maxRemainingLength: cfg.maxPayloadBytes + HEADER_ROOM, maxOutgoingBufferBytes: cfg.maxOutgoingBufferBytes, onProblem };
+
+  const sockets = new Set<Duplex>();
+  const accept = (socket: Duplex, raw: net.Socket) => {
+    raw.setNoDelay(true);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    broker.handle(new GuardedConnection(socket, { address: raw.remoteAddress, port: raw.remotePort }, guardOptions));
+  };
+
+  const servers: net.Server[] = [];
+  const started: Partial<Record<'port' | 'tlsPort' | 'wsPort', number>> = {};
+  try {
+    const tcp = net.createServer((socket) => accept(socket, socket));
+    servers.push(tcp);
+    started.port = await listen(tcp, cfg.host, cfg.port);
+
+    if (cfg.tls) {
+      const secure = tls.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), handshakeTimeout: cfg.connectTimeoutMs }, (socket) => accept(socket, socket));
+      secure.on('tlsClientError', (err, socket) => log.info({ err, address: socket.remoteAddress }, 'TLS handshake failed'));
+      servers.push(secure);
+      started.tlsPort = await listen(secure, cfg.host, cfg.tls.port);
+    }
+
+    if (cfg.websocket) {
+      const web = http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'));
+      const wss = new WebSocketServer({ server: web, maxPayload: guardOptions.maxRemainingLength + 5 });
+      wss.on('connection', (ws, req) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => undefined); // reported by the GuardedConnection
+        accept(stream, req.socket);
+      });
+      servers.push(web);
+      started.wsPort = await listen(web, cfg.host, cfg.websocket.port);
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    await new Promise<void>((r) => broker.close(() => r()));
+    await persistence.destroy().catch(() => undefined);
+    throttle.stop();
+    throw new MachmonError('BROKER_START_FAILED', `broker: cannot listen: ${(err as Error).message}`, { cause: err });
+  }
+  log.info({ host: cfg.host, ...started, dataDir: path.resolve(cfg.dataDir) }, 'broker listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      auth.flush();
+      await new Promise<void>((r) => broker.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await Promise.all(closed);
+      throttle.stop();
+      await persistence.destroy().catch((err: unknown) => log.warn({ err }, 'closing the session store failed'));
+      log.info('broker stopped');
+    })());
+
+  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, stop };
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
