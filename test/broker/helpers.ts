@@ -152,3 +152,15 @@ export function collect(client: MqttClient): string[] {
   client.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
   return got;
 }
+
+/** The SUBACK return codes for `filters` (MQTT.js rejects when any is 128; the packet is on the error). */
+export async function subackCodes(client: MqttClient, filters: string | string[], qos: 0 | 1 = 1): Promise<number[]> {
+  try {
+    const granted = await client.subscribeAsync(filters, { qos });
+    return granted.map((g) => g.qos);
+  } catch (err) {
+    const packet = (err as { packet?: { granted?: number[] } }).packet;
+    if (!packet?.granted) throw err;
+    return packet.granted;
+  }
+}
