@@ -76,7 +76,18 @@ const agentSchema = z
       .prefault({}),
     /** Root under which the agent reads /proc, /sys, /etc and /var/log directly (tests point it at fixture trees). */
     rootDir: z.string().default('/'),
-    latency: z.object({ target: z.string().optional(), count: positiveInt.default(3) }).strict().prefault({}),
+    latency: z
+      .object({
+        /** Host (or host:port for the TCP probe) to measure; default: the host of brokerUrl. */
+        target: z.string().optional(),
+        count: positiveInt.default(3),
+        /** auto: ping when a ping binary exists, else the TCP connect time to the broker's port. */
+        method: z.enum(['auto', 'icmp', 'tcp']).default('auto'),
+        /** Wait for one reply (ping -W) or one TCP connect. */
+        timeoutMs: positiveInt.default(2000),
+      })
+      .strict()
+      .prefault({}),
     /** Readings wait here on disk until the ingestor confirms they are stored. */
     outbox: z
       .object({
