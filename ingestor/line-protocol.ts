@@ -16,6 +16,13 @@ function escaper(chars: string, replacements: readonly string[]): (s: string) =>
 export const escapeMeasurement = escaper(', \n\r\t', ['\\,', '\\ ', '\\n', '\\r', '\\t']);
 /** Tag keys, tag values and field keys. */
 export const escapeKey = escaper(', =\n\r\t', ['\\,', '\\ ', '\\=', '\\n', '\\r', '\\t']);
+/**
+ * InfluxDB 1.x cannot store a backslash that ends a tag value or stands before a comma,
+ * space or equals sign (measured on 1.6: "invalid tag format", or an extra backslash kept);
+ * elsewhere a backslash is literal. Such a backslash is written as U+2216 SET MINUS, which
+ * looks alike, so the line always parses. String fields (mountPoint, ...) keep it exactly.
+ */
+export const escapeTagValue = (v: string): string => escapeKey(v.includes('\\') ? v.replace(/\\(?=[, =]|$)/g, '\u2216') : v);
 const escapeStringValue = escaper('"\\', ['\\"', '\\\\']);
 
 export const quoteString = (s: string) => `"${escapeStringValue(s)}"`;
@@ -49,7 +56,7 @@ export type FieldPair = readonly [escapedKey: string, formatted: string];
 export function formatLine(escapedMeasurement: string, tags: readonly TagPair[], fields: readonly FieldPair[], timeMs: number): string | undefined {
   if (fields.length === 0) return undefined;
   let line = escapedMeasurement;
-  for (const [k, v] of tags) if (v) line += `,${k}=${escapeKey(v)}`;
+  for (const [k, v] of tags) if (v) line += `,${k}=${escapeTagValue(v)}`;
   line += ' ';
   for (let i = 0; i < fields.length; i++) {
     const [k, v] = fields[i]!;

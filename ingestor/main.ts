@@ -1,7 +1,171 @@
+// `machmon ingestor`: an ordinary MQTT client (any broker) with a persistent session that
+// takes every reading from machmon/+/+, validates and enriches it, writes it to InfluxDB in
+// batches and acknowledges it only once stored (SPEC sections 1 and 5).
+//
+//   broker --PUBLISH--> mqtt-ack (PUBACK deferred) --> router --> pipeline --> InfluxDB
+//                          ^                                         |
+//                          +------ PUBACK after the write -----------+--> confirm/stored per host
+import os from 'node:os';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { IngestorConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
+import { INGEST_SUBSCRIPTION } from '../common/topics.js';
+import { createInfluxWriter } from './influx-writer.js';
+import { deferAcks } from './mqtt-ack.js';
+import { Pipeline } from './pipeline.js';
+import { route } from './router.js';
+import { IngestorStats } from './stats.js';
 
-export async function startIngestor(_config: IngestorConfig, _log: Logger): Promise<Service> {
-  throw new Error('ingestor: not built yet');
+export interface Ingestor extends Service {
+  readonly stats: IngestorStats;
+  readonly client: MqttClient;
+  readonly clientId: string;
+  /** Resolves once the broker granted the subscription (first time). */
+  readonly subscribed: Promise<void>;
+  /** Messages taken and not yet acknowledged. */
+  pending(): number;
+}
+
+/** A rejected message is logged once per host and reason every this often; the rest are counted. */
+const REJECT_LOG_EVERY_MS = 10_000;
+
+export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promise<Ingestor> {
+  const log = rootLog.child({ component: 'ingestor' });
+  const clientId = cfg.clientId ?? `machmon-ingestor-${cfg.username}`;
+  const selfHost = os.hostname();
+  const stats = new IngestorStats();
+  const writer = await createInfluxWriter(cfg.influx, log);
+
+  const client = mqtt.connect(cfg.brokerUrl, {
+    clientId,
+    username: cfg.username,
+    password: cfg.password,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    manualConnect: true,
+  });
+
+  const rejectLogged = new Map<string, { at: number; suppressed: number }>();
+  const logRejected = (host: string | undefined, reason: string, message: string, topic: string) => {
+    const key = `${host}\u0000${reason}`;
+    const now = Date.now();
+    const last = rejectLogged.get(key);
+    if (last && now - last.at < REJECT_LOG_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    if (rejectLogged.size > 10_000) rejectLogged.clear();
+    rejectLogged.set(key, { at: now, suppressed: 0 });
+    log.warn({ host, reason, topic, detail: message, suppressedSinceLast: last?.suppressed ?? 0 }, 'message rejected');
+  };
+
+  // eslint-disable-next-line prefer-const -- assigned once the acks exist, used by onPublish
+  let pipeline: Pipeline;
+  const acks = deferAcks(client, {
+    onPublish(packet: IPublishPacket, epoch: number) {
+      stats.received++;
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      const routed = route({ topic: packet.topic, payload, receivedAtMs: Date.now(), retained: packet.retain });
+      const messageId = packet.qos > 0 ? packet.messageId : undefined;
+      switch (routed.kind) {
+        case 'points':
+          pipeline.add({ epoch, messageId, host: routed.host, seq: routed.seq, lines: routed.lines });
+          break;
+        case 'rejected':
+          stats.reject(routed.error.reason);
+          logRejected(routed.host, routed.error.reason, routed.error.message, packet.topic);
+          pipeline.add({ epoch, messageId, host: routed.host, seq: routed.seq, lines: [] });
+          break;
+        case 'ignored':
+          pipeline.add({ epoch, messageId, lines: [] });
+          break;
+      }
+    },
+    shouldPause: () => pipeline.isFull(),
+  });
+
+  pipeline = new Pipeline(
+    writer,
+    acks,
+    (topic, payload) =>
+      client.publish(topic, payload, { qos: 1, retain: false }, (err) => {
+        if (err) log.debug({ err, topic }, 'confirmation not published');
+      }),
+    stats,
+    log,
+    { batchSize: cfg.batchSize, flushIntervalMs: cfg.flushIntervalMs, maxPendingMessages: cfg.maxPendingMessages, retry: cfg.retry, stopTimeoutMs: cfg.stopTimeoutMs },
+  );
+
+  let resolveSubscribed!: () => void;
+  const subscribed = new Promise<void>((r) => (resolveSubscribed = r));
+  let everConnected = false;
+  client.on('connect', (connack) => {
+    log.info({ broker: cfg.brokerUrl, clientId, sessionPresent: connack.sessionPresent }, everConnected ? 'reconnected to broker' : 'connected to broker');
+    everConnected = true;
+    if (connack.sessionPresent) {
+      resolveSubscribed();
+      return;
+    }
+    client.subscribe(INGEST_SUBSCRIPTION, { qos: 1 }, (err, granted) => {
+      if (err) {
+        log.error({ err }, 'subscribe failed');
+        return;
+      }
+      if (granted?.some((g) => g.qos === 128)) {
+        log.error({ topic: INGEST_SUBSCRIPTION, username: cfg.username }, `broker refused the subscription to ${INGEST_SUBSCRIPTION}: is "${cfg.username}" listed in broker.readers?`);
+        return;
+      }
+      log.info({ topic: INGEST_SUBSCRIPTION }, 'subscribed');
+      resolveSubscribed();
+    });
+  });
+  let lastErrorLog = '';
+  client.on('error', (err) => {
+    // Refused logins repeat on every reconnect: say it once per distinct error.
+    if (err.message === lastErrorLog) return;
+    lastErrorLog = err.message;
+    log.error({ err, broker: cfg.brokerUrl, username: cfg.username }, 'MQTT error');
+  });
+  client.on('offline', () => log.warn({ broker: cfg.brokerUrl, pending: pipeline.pendingMessages }, 'broker unreachable; reconnecting'));
+  client.on('connect', () => (lastErrorLog = ''));
+
+  const selfTimer = setInterval(() => {
+    // While InfluxDB is away the counters would only pile up in the pending buffer.
+    if (!pipeline.unavailable) pipeline.add({ epoch: acks.epoch, lines: stats.toLines(selfHost, Date.now()), self: true });
+  }, cfg.statsIntervalMs);
+
+  log.info({ broker: cfg.brokerUrl, clientId, influx: writer.url, apiVersion: cfg.influx.apiVersion }, 'ingestor starting');
+  pipeline.start();
+  client.connect();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    stats,
+    client,
+    clientId,
+    subscribed,
+    pending: () => pipeline.pendingMessages,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(selfTimer);
+        await pipeline.stop();
+        // Graceful end lets the last confirmations out; a broker that is away gets 2 s.
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            client.stream?.destroy();
+            resolve();
+          }, 2000);
+          client.end(false, {}, () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        log.info({ stats: { received: stats.received, writtenPoints: stats.writtenPoints, rejected: stats.rejectedTotal, pending: pipeline.pendingMessages } }, 'ingestor stopped');
+      })();
+      return stopped;
+    },
+  };
 }

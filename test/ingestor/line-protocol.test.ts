@@ -16,6 +16,11 @@ describe('line protocol escaping', () => {
     expect(quoteString('a,b=c d')).toBe('"a,b=c d"');
   });
 
+  it('writes a backslash that 1.x cannot parse in a tag value as U+2216', () => {
+    expect(formatLine('m', [['t', 'a\\']], [['f', '1i']], 1)).toBe('m,t=a\u2216 f=1i 1');
+    expect(formatLine('m', [['t', 'a\\,b\\x']], [['f', '1i']], 1)).toBe('m,t=a\u2216\\,b\\x f=1i 1');
+  });
+
   it('types values by the schema: ints end in i, integral floats stay floats', () => {
     expect(formatValue('int', 42)).toBe('42i');
     expect(formatValue('int', -5)).toBe('-5i');

@@ -1,0 +1,256 @@
+// Batching, writing with retry, and acknowledging: the path of every taken message after
+// the router. Entries are written in arrival order, one batch at a time, and acknowledged
+// in that order once the batch holding them is written (or refused for good), so a crash
+// or an InfluxDB outage leaves them unacknowledged at the broker, which re-delivers them.
+import type { Logger } from '../common/log.js';
+import { Confirmations, type Publish } from './confirmer.js';
+import { InfluxUnavailableError, type InfluxWriter, type WriteResult } from './influx-writer.js';
+import type { IngestorStats } from './stats.js';
+
+export interface Entry {
+  /** Connection epoch the message came on (mqtt-ack). */
+  epoch: number;
+  /** QoS 1 message id; undefined for QoS 0 and for the ingestor's own points. */
+  messageId?: number;
+  host?: string;
+  /** Agent sequence number to confirm once the entry is done. */
+  seq?: number;
+  /** Line protocol to write (none for rejected or ignored messages, which only wait for their turn to be acknowledged). */
+  lines: string[];
+  /** The ingestor's own self-metrics. */
+  self?: boolean;
+}
+
+export interface AckSink {
+  ack(epoch: number, messageId: number): boolean;
+  /** Called whenever the pending count drops below the bound. */
+  resume(): void;
+}
+
+export interface PipelineOptions {
+  batchSize: number;
+  flushIntervalMs: number;
+  maxPendingMessages: number;
+  retry: { minMs: number; maxMs: number };
+  stopTimeoutMs: number;
+}
+
+/** How to get an InfluxDB, said once when it is not there at start. */
+export const START_INFLUX_HINT = 'start one with `influxd`, or `sudo apt-get install influxdb && sudo systemctl start influxdb`';
+/** While InfluxDB stays unreachable, repeat the warning at most this often (unless the reason changes). */
+const OUTAGE_LOG_EVERY_MS = 60_000;
+
+/** Exponential backoff capped at maxMs, with ±20 % jitter so a fleet of ingestors does not retry in step. */
+export function backoffMs(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export class Pipeline {
+  private queue: Entry[] = [];
+  private queuedLines = 0;
+  private inFlight = 0;
+  private running = false;
+  private runPromise: Promise<void> = Promise.resolve();
+  private flushDue = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private stopDeadline = Infinity;
+  private readonly wakers = new Set<() => void>();
+  private setupLoop: Promise<unknown> = Promise.resolve();
+  private ready = false;
+  private everReady = false;
+  private setupPromise: Promise<void> | undefined;
+  private outageSince: number | undefined;
+  private lastOutageLog = 0;
+  private lastOutageReason = '';
+
+  constructor(
+    private readonly writer: InfluxWriter,
+    private readonly acks: AckSink,
+    private readonly publishConfirm: Publish,
+    private readonly stats: IngestorStats,
+    private readonly log: Logger,
+    private readonly opts: PipelineOptions,
+  ) {}
+
+  /** Messages taken and not yet acknowledged (queued or in the batch being written). */
+  get pendingMessages(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** True while the pending buffer is at its bound: take no more messages. */
+  isFull(): boolean {
+    return this.stopping || this.pendingMessages >= this.opts.maxPendingMessages;
+  }
+
+  /** True while InfluxDB is known to be unreachable. */
+  get unavailable(): boolean {
+    return this.outageSince !== undefined;
+  }
+
+  /** Prepares the database in the background, retrying until it works or stop(). */
+  start(): void {
+    this.setupLoop = this.withRetry(() => this.ensureSetup()).catch((err: unknown) => this.log.error({ err }, 'InfluxDB setup gave up'));
+  }
+
+  add(entry: Entry): void {
+    this.queue.push(entry);
+    this.queuedLines += entry.lines.length;
+    this.stats.pending = this.pendingMessages;
+    if (this.queuedLines >= this.opts.batchSize) this.kick();
+    else this.arm();
+  }
+
+  /** Writes what is queued, retrying until stopTimeoutMs; then leaves the rest unacknowledged. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopDeadline = Date.now() + this.opts.stopTimeoutMs;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const wake of this.wakers) wake();
+    this.kick();
+    await Promise.all([this.runPromise, this.setupLoop]);
+  }
+
+  private arm(): void {
+    if (this.timer || this.stopping || this.queue.length === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushDue = true;
+      this.kick();
+    }, this.opts.flushIntervalMs);
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    this.runPromise = this.run().catch((err: unknown) => this.log.error({ err }, 'ingestor pipeline failed'));
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length && (this.flushDue || this.stopping || this.queuedLines >= this.opts.batchSize)) {
+        this.flushDue = false;
+        const batch = this.take();
+        this.arm();
+        const lines = batch.flatMap((e) => e.lines);
+        const result = lines.length ? await this.withRetry(async () => { await this.ensureSetup(); return this.writer.write(lines); }) : { refusedLines: 0 };
+        if (!result) {
+          // Stopping and InfluxDB still away: leave these unacknowledged (the broker keeps them).
+          this.inFlight = 0;
+          return;
+        }
+        this.finish(batch, lines, result);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private take(): Entry[] {
+    let n = 0;
+    let k = 0;
+    while (k < this.queue.length && n < this.opts.batchSize) n += this.queue[k++]!.lines.length;
+    const batch = this.queue.splice(0, k);
+    this.queuedLines -= n;
+    this.inFlight = batch.length;
+    return batch;
+  }
+
+  private finish(batch: Entry[], lines: string[], result: WriteResult): void {
+    const selfLines = batch.reduce((s, e) => s + (e.self ? e.lines.length : 0), 0);
+    this.stats.writtenPoints += Math.max(0, lines.length - selfLines - result.refusedLines);
+    if (result.refusedLines) {
+      this.stats.influxRefusedPoints += result.refusedLines;
+      this.log.warn({ refused: result.refusedLines, batch: lines.length, influx: result.refusal }, 'InfluxDB refused points for their content; they are dropped, not retried');
+    }
+    const confirms = new Confirmations();
+    for (const e of batch) {
+      if (!e.self && e.lines.length) this.stats.writtenMessages++;
+      if (e.messageId !== undefined) {
+        if (this.acks.ack(e.epoch, e.messageId)) this.stats.acked++;
+        else this.stats.staleAcks++;
+      }
+      if (e.seq !== undefined && e.host) confirms.add(e.host, e.seq);
+    }
+    this.stats.confirmsPublished += confirms.publish(this.publishConfirm);
+    this.inFlight = 0;
+    this.stats.pending = this.pendingMessages;
+    if (!this.isFull()) this.acks.resume();
+  }
+
+  private ensureSetup(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    this.setupPromise ??= this.writer.setup().then(
+      () => {
+        this.ready = true;
+        this.everReady = true;
+        this.setupPromise = undefined;
+        this.log.info({ url: this.writer.url }, 'InfluxDB ready');
+      },
+      (err: unknown) => {
+        this.setupPromise = undefined;
+        throw err;
+      },
+    );
+    return this.setupPromise;
+  }
+
+  /** Runs op until it succeeds; undefined when stopping ran out of time. */
+  private async withRetry<T>(op: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const started = performance.now();
+      try {
+        const result = await op();
+        this.stats.lastWriteLatencyMs = performance.now() - started;
+        this.recovered();
+        return result;
+      } catch (err) {
+        const e = err instanceof InfluxUnavailableError ? err : new InfluxUnavailableError((err as Error).message ?? String(err), { cause: err });
+        if (e.needsSetup) this.ready = false;
+        this.stats.writeFailures++;
+        const delay = backoffMs(attempt, this.opts.retry.minMs, this.opts.retry.maxMs);
+        if (this.stopping && Date.now() + delay > this.stopDeadline) {
+          this.log.warn({ url: this.writer.url, reason: e.message, pending: this.pendingMessages }, 'stopping with InfluxDB unreachable: pending messages stay unacknowledged at the broker');
+          return undefined;
+        }
+        this.logOutage(e, delay);
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(t);
+            this.wakers.delete(wake);
+            resolve();
+          };
+          const t = setTimeout(wake, delay);
+          this.wakers.add(wake);
+        });
+        if (this.stopping && Date.now() > this.stopDeadline) return undefined;
+      }
+    }
+  }
+
+  private logOutage(e: InfluxUnavailableError, delayMs: number): void {
+    const now = Date.now();
+    const first = this.outageSince === undefined;
+    if (!first && e.message === this.lastOutageReason && now - this.lastOutageLog < OUTAGE_LOG_EVERY_MS) return;
+    this.outageSince ??= now;
+    this.lastOutageLog = now;
+    this.lastOutageReason = e.message;
+    const waiting = this.pendingMessages;
+    const hint = this.everReady ? '' : `; ${START_INFLUX_HINT}`;
+    const since = first ? '' : ` (for ${Math.round((now - this.outageSince) / 1000)} s)`;
+    this.log.warn(
+      { url: this.writer.url, reason: e.message, waiting, retryInMs: delayMs },
+      `InfluxDB unreachable at ${this.writer.url}${since}: ${e.message}; ${waiting} messages waiting, retrying in ${(delayMs / 1000).toFixed(1)} s${hint}`,
+    );
+  }
+
+  private recovered(): void {
+    if (this.outageSince === undefined) return;
+    const s = Math.round((Date.now() - this.outageSince) / 1000);
+    this.outageSince = undefined;
+    this.lastOutageReason = '';
+    this.log.info({ url: this.writer.url, outageSeconds: s }, `InfluxDB reachable again at ${this.writer.url} after ${s} s`);
+  }
+}
