@@ -157,14 +157,20 @@ describe('ingestor pipeline into influxd', () => {
     expect(await influxRows(influxUrl, db, `SELECT * FROM "Cpu" WHERE hostname = 'pi-good'`)).toHaveLength(sends.length);
   });
 
-  it('confirms stored and rejected seqs on the host\'s own topic, once per flush', async () => {
+  it('confirms stored and rejected seqs on the host\'s own topic', async () => {
     const pi = await agent('pi-confirm');
-    const confirms: number[][] = [];
+    const confirmed = new Set<number>();
+    let payloads = 0;
     await new Promise<void>((r) => pi.subscribe(confirmTopic('pi-confirm'), { qos: 1 }, () => r()));
-    pi.on('message', (_topic, payload) => confirms.push(...decodeConfirm(payload).map(([a, b]) => [a, b])));
+    pi.on('message', (_topic, payload) => {
+      payloads++;
+      for (const [a, b] of decodeConfirm(payload)) for (let s = a; s <= b; s++) confirmed.add(s);
+    });
     const t = Date.now() - 1000;
     for (let seq = 1; seq <= 5; seq++) await publishReading(pi, 'pi-confirm', 'cpu', { header: header('pi-confirm', t + seq, seq), userPercent: seq === 3 ? 300 : 1 });
-    await waitFor('confirmation of 1..5', () => confirms.flat().length > 0 && new Set(confirms.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, k) => a + k))).size === 5);
+    await waitFor('confirmation of 1..5', () => confirmed.size === 5);
+    expect([...confirmed].sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(payloads).toBeLessThanOrEqual(5);
     expect(ingestor!.stats.rejected.get('out_of_range')).toBe(1);
   });
 
