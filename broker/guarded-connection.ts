@@ -30,7 +30,9 @@ export class GuardedConnection extends Duplex {
   #failed = false;
 
   constructor(socket: Duplex, remote: { address?: string; port?: number }, opts: GuardOptions) {
-    super({ allowHalfOpen: false });
+    // A whole packet fits under the write high-water mark, so Aedes does not wait for a
+    // 'drain' per large packet; the real bound is maxOutgoingBufferBytes on the socket.
+    super({ allowHalfOpen: false, writableHighWaterMark: Math.min(opts.maxOutgoingBufferBytes, opts.maxRemainingLength + 5) });
     this.#socket = socket;
     this.#opts = opts;
     this.#framer = new MqttFramer(opts.maxRemainingLength);

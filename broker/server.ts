@@ -45,6 +45,8 @@ export interface Broker extends Service {
 /** Aedes' own error messages that are not protocol violations. */
 const CONNECT_TIMEOUT = 'connect did not arrive in time';
 const KEEPALIVE_TIMEOUT = 'keep alive timeout';
+/** Aedes failing the writes still pending on a connection it closes: a consequence, not a cause. */
+const CONNECTION_CLOSED = 'connection closed';
 
 export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<Broker> {
   const log = rootLog.child({ component: 'broker' });
@@ -93,7 +95,9 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof RefusedError) return; // counted and logged where it was refused
     const where = { address: addressOf(client), clientId: client.id ?? undefined };
-    if (err.message === CONNECT_TIMEOUT) {
+    if (err.message === CONNECTION_CLOSED) {
+      log.debug({ ...where, err }, 'write to a closed connection dropped');
+    } else if (err.message === CONNECT_TIMEOUT) {
       refusals.connect_timeout++;
       log.info({ ...where, timeoutMs: cfg.connectTimeoutMs }, 'no CONNECT in time, connection closed');
     } else if (err.message === KEEPALIVE_TIMEOUT) {
