@@ -23,7 +23,7 @@ export class InfluxV1Writer implements InfluxWriter {
     try {
       return await fetch(url, { method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.cfg.timeoutMs) });
     } catch (err) {
-      throw new InfluxUnavailableError(`${what}: ${describeFetchError(err, this.cfg.timeoutMs)}`, { cause: err });
+      throw new InfluxUnavailableError(`${what ? `${what}: ` : ''}${describeFetchError(err, this.cfg.timeoutMs)}`, { cause: err });
     }
   }
 
@@ -50,7 +50,7 @@ export class InfluxV1Writer implements InfluxWriter {
 
   async write(lines: readonly string[]): Promise<WriteResult> {
     if (lines.length === 0) return { refusedLines: 0 };
-    const r = await this.call(this.writePath, lines.join('\n'), 'write');
+    const r = await this.call(this.writePath, lines.join('\n'), '');
     if (r.status === 204 || r.status === 200) {
       await r.arrayBuffer();
       return { refusedLines: 0 };
