@@ -18,6 +18,8 @@ export const PACKAGES = {
     ['influxd', 'influxdb'],
     ['mosquitto_sub', 'mosquitto-clients'],
     ['mosquitto_pub', 'mosquitto-clients'],
+    // The ingestor's InfluxDB v2 write path is tested against it (/api/v2/write); never run as a service.
+    ['victoria-metrics', 'victoria-metrics'],
   ],
   bench: [
     ['influxd', 'influxdb'],

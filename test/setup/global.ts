@@ -14,6 +14,7 @@ declare module 'vitest' {
 const REQUIRED = [
   ['mosquitto_sub', 'mosquitto-clients'],
   ['mosquitto_pub', 'mosquitto-clients'],
+  ['victoria-metrics', 'victoria-metrics'],
 ];
 
 let influxd: Influxd | undefined;
