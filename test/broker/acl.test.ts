@@ -3,7 +3,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostMatcher, mayPublish, mayReceive, maySubscribe } from '../../broker/acl.js';
-import { collect, connect, mosquittoSub, subackCodes, PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
+import { closeOf, collect, connect, mosquittoSub, subackCodes, PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
 
 const agent = { username: 'pi-1', reader: false };
 const reader = { username: 'ingestor', reader: true };
@@ -98,7 +98,7 @@ describe('ACL on a live broker', () => {
       await sub.waitFor('machmon/agent-a/cpu mine');
 
       const before = tb.broker.refusals.publish_denied;
-      const closed = new Promise((r) => a.once('close', r));
+      const closed = closeOf(a);
       a.publish('machmon/agent-b/cpu', 'forged', { qos: 1 });
       await closed; // Aedes answers a refused publish by closing the connection (no PUBACK)
       expect(tb.broker.refusals.publish_denied).toBe(before + 1);
@@ -151,7 +151,7 @@ describe('ACL on a live broker', () => {
     await victim.subscribeAsync(`machmon/${target}/confirm/#`, { qos: 1 });
     const forger = await open('agent-a', { clientId: 'forger' });
     const before = tb.broker.refusals.publish_denied;
-    const closed = new Promise((r) => forger.once('close', r));
+    const closed = closeOf(forger);
     forger.publish(topic, 'forged', { qos: 1 });
     await closed;
     await sleep(100);
@@ -162,7 +162,7 @@ describe('ACL on a live broker', () => {
   it('$SYS stays closed to publishers and subscribers', async () => {
     const r = await open('ingestor');
     expect(await subackCodes(r, '$SYS/#')).toEqual([128]);
-    const closed = new Promise((res) => r.once('close', res));
+    const closed = closeOf(r);
     r.publish('$SYS/fake', 'x', { qos: 1 });
     await closed;
   });

@@ -164,3 +164,6 @@ export async function subackCodes(client: MqttClient, filters: string | string[]
     return packet.granted;
   }
 }
+
+/** Resolves when the client's connection closes. */
+export const closeOf = (client: MqttClient) => new Promise<void>((resolve) => client.once('close', () => resolve()));

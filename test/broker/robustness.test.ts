@@ -5,7 +5,7 @@ import net from 'node:net';
 import { generate, type IConnectPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttFramer } from '../../broker/mqtt-framer.js';
-import { collect, connect, PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
+import { closeOf, collect, connect, PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
 
 const connectPacket = (username: string, extra: Partial<IConnectPacket> = {}) =>
   generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `raw-${username}-${Math.random().toString(36).slice(2)}`, keepalive: 0, username, password: Buffer.from(PASSWORD), ...extra });
@@ -92,7 +92,7 @@ describe('bad input on a live broker', () => {
     await reader.subscribeAsync('machmon/#', { qos: 1 });
     const good = await connect(tb.url, 'pi-good', PASSWORD);
     const big = await connect(tb.url, 'pi-big', PASSWORD);
-    const closed = new Promise((r) => big.once('close', r));
+    const closed = closeOf(big);
     const before = tb.broker.refusals.payload_too_large;
     big.publish('machmon/pi-big/logs', Buffer.alloc(2 * 1024 * 1024, 0x61), { qos: 1 });
     for (let i = 0; i < 5; i++) await good.publishAsync('machmon/pi-good/cpu', `n${i}`, { qos: 1 });
@@ -122,7 +122,7 @@ describe('bad input on a live broker', () => {
     const edge = await connect(tb.url, 'pi-edge', PASSWORD);
     await edge.publishAsync('machmon/pi-edge/logs', Buffer.alloc(tb.cfg.maxPayloadBytes, 0x62), { qos: 1 });
     await until(() => got.length === 1, 'the payload at the limit');
-    const closed = new Promise((r) => edge.once('close', r));
+    const closed = closeOf(edge);
     edge.publish('machmon/pi-edge/logs', Buffer.alloc(tb.cfg.maxPayloadBytes + 1, 0x63), { qos: 1 });
     await within(closed, 5000, 'connection closed');
     await sleep(100);
