@@ -1,12 +1,69 @@
-// PLACEHOLDER: replaced by the real collector before anything lands.
-import { NoDataError, type CollectorEntry } from './types.js';
+// cpusNumber: CPUs present and online, from the kernel's CPU lists in sysfs.
+// Cost: two tiny sysfs reads (nproc/lscpu would spawn; systeminformation's cpu() runs
+// lscpu and reads /proc/cpuinfo at length). The total only changes with hardware, so it is
+// cached for an hour; the online count follows hotplug and is read every cycle.
+import { readFile } from 'node:fs/promises';
+import { SensorError } from '../../common/errors.js';
+import { countCpuinfoProcessors, parseCpuList } from '../parsers/cpu-list.js';
+import { parseProcStat } from '../parsers/proc-stat.js';
+import { cachedFor, createOnce } from '../parsers/support.js';
+import type { CollectorEntry, Reading } from './types.js';
+
+const TOTAL_TTL_MS = 60 * 60_000;
 
 export const collector: CollectorEntry<'cpusNumber'> = {
   defaultEnabled: true,
-  create: () => ({
-    name: 'cpusNumber',
-    collect: async () => {
-      throw new NoDataError('cpusNumber: not implemented yet');
-    },
-  }),
+  create: (ctx) => {
+    const once = createOnce(ctx.log);
+    const cpuFile = (name: string) => ctx.paths.sys('devices', 'system', 'cpu', name);
+
+    /** CPUs present (lscpu's "CPU(s)"), else possible, else the processors of /proc/cpuinfo. */
+    const total = cachedFor(TOTAL_TTL_MS, async (): Promise<number | undefined> => {
+      for (const name of ['present', 'possible']) {
+        try {
+          const n = parseCpuList(await readFile(cpuFile(name), 'utf8'));
+          if (n > 0) return n;
+        } catch (err) {
+          once.warn(`cpu/${name}`, err, 'cannot read the CPU list in sysfs; trying the next source');
+        }
+      }
+      try {
+        const n = countCpuinfoProcessors(await readFile(ctx.paths.proc('cpuinfo'), 'utf8'));
+        if (n > 0) return n;
+      } catch (err) {
+        once.warn('cpuinfo', err, 'cannot read /proc/cpuinfo; cpusTotalNumber stays unset');
+      }
+      return undefined;
+    });
+
+    /** CPUs online: the sysfs list, else the cpuN lines of /proc/stat (only online CPUs have one). */
+    async function online(): Promise<number | undefined> {
+      try {
+        const n = parseCpuList(await readFile(cpuFile('online'), 'utf8'));
+        if (n > 0) return n;
+      } catch (err) {
+        once.warn('cpu/online', err, 'cannot read the online CPU list in sysfs; counting /proc/stat lines');
+      }
+      try {
+        const n = parseProcStat(await readFile(ctx.paths.proc('stat'), 'utf8')).cpuLines;
+        if (n > 0) return n;
+      } catch (err) {
+        once.warn('stat', err, 'cannot read /proc/stat; cpusUsageNumber stays unset');
+      }
+      return undefined;
+    }
+
+    return {
+      name: 'cpusNumber',
+      async collect() {
+        const [cpusTotal, cpusOnline] = await Promise.all([total.get(), online()]);
+        if (cpusTotal === undefined && cpusOnline === undefined) throw new SensorError('cpusNumber: no readable CPU list in sysfs, /proc/cpuinfo or /proc/stat');
+        if (cpusTotal === undefined) total.clear();
+        const reading: Reading<'cpusNumber'> = {};
+        if (cpusTotal !== undefined) reading.cpusTotal = cpusTotal;
+        if (cpusOnline !== undefined) reading.cpusOnline = cpusOnline;
+        return reading;
+      },
+    };
+  },
 };

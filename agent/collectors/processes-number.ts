@@ -1,12 +1,45 @@
-// PLACEHOLDER: replaced by the real collector before anything lands.
-import { NoDataError, type CollectorEntry } from './types.js';
+// processesNumber: processes in total and running/runnable (state R), from /proc/<pid>/stat.
+// Cost: a readdir of /proc and one small read per process (ps would spawn, and so does
+// systeminformation's processes()). /proc/loadavg's "1/211" counts threads, not processes,
+// so it is not used. The same scan feeds the process group.
+import { readdir, readFile } from 'node:fs/promises';
+import { SensorError } from '../../common/errors.js';
+import type { Paths } from '../paths.js';
+import { parsePidStat, type PidStat } from '../parsers/pid.js';
+import type { CollectorEntry } from './types.js';
+
+/**
+ * /proc/<pid>/stat of every process. A process may end between the readdir and the read
+ * (ENOENT, ESRCH) or leave an empty file behind: it is skipped silently.
+ */
+export async function scanPidStats(paths: Paths): Promise<PidStat[]> {
+  let names: string[];
+  try {
+    names = await readdir(paths.proc());
+  } catch (err) {
+    throw new SensorError(`cannot list ${paths.proc()}`, { cause: err });
+  }
+  const pids = names.filter((n) => /^\d+$/.test(n));
+  const stats = await Promise.all(
+    pids.map(async (pid) => {
+      try {
+        return parsePidStat(await readFile(paths.proc(pid, 'stat'), 'utf8'));
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return stats.filter((s): s is PidStat => s !== undefined);
+}
 
 export const collector: CollectorEntry<'processesNumber'> = {
   defaultEnabled: true,
-  create: () => ({
+  create: (ctx) => ({
     name: 'processesNumber',
-    collect: async () => {
-      throw new NoDataError('processesNumber: not implemented yet');
+    async collect() {
+      const stats = await scanPidStats(ctx.paths);
+      if (stats.length === 0) throw new SensorError(`processesNumber: no readable /proc/<pid>/stat under ${ctx.paths.proc()}`);
+      return { total: stats.length, active: stats.filter((s) => s.state === 'R').length };
     },
   }),
 };
