@@ -20,6 +20,8 @@ export const PACKAGES = {
     ['mosquitto_pub', 'mosquitto-clients'],
     // The ingestor's InfluxDB v2 write path is tested against it (/api/v2/write); never run as a service.
     ['victoria-metrics', 'victoria-metrics'],
+    // The broker's TLS listener is tested with a self-signed certificate made at test time.
+    ['openssl', 'openssl'],
   ],
   bench: [
     ['influxd', 'influxdb'],

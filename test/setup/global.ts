@@ -15,6 +15,7 @@ const REQUIRED = [
   ['mosquitto_sub', 'mosquitto-clients'],
   ['mosquitto_pub', 'mosquitto-clients'],
   ['victoria-metrics', 'victoria-metrics'],
+  ['openssl', 'openssl'],
 ];
 
 let influxd: Influxd | undefined;
