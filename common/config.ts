@@ -97,6 +97,8 @@ const agentSchema = z
         confirmTimeoutMs: positiveInt.default(30_000),
         /** Upper bound on re-sent readings per second (with jitter), so a fleet coming back does not flood the broker. */
         replayPerSecond: positiveInt.default(50),
+        /** Written records are flushed to the disk (fdatasync) at most this often; 0 = only on rotation and stop (fewer SD card writes, more lost on a power cut). */
+        syncIntervalMs: z.number().int().min(0).default(1000),
       })
       .strict()
       .prefault({}),
