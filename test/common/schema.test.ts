@@ -74,4 +74,8 @@ describe('schema', () => {
   it('the generated proto/gen/machmon.ts is up to date with the .proto', () => {
     execFileSync(process.execPath, ['scripts/gen-proto.mjs', '--check'], { stdio: 'pipe' });
   });
+
+  it('the .proto passes buf lint (STANDARD rules)', () => {
+    execFileSync('npx', ['buf', 'lint'], { stdio: 'pipe' });
+  });
 });
