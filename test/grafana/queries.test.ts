@@ -1,0 +1,241 @@
+// Every query of every dashboard, run as Grafana would send it, against the real influxd of
+// the test harness after a real pipeline run: broker + ingestor + two agents in this process
+// on random ports. One agent reads this machine; the other plays a Raspberry Pi from the
+// sysfs fixture trees (PiHealth, 1-Wire sensors) and a system log this test appends to.
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../common/config.js';
+import { silentLogger } from '../../common/log.js';
+import type { Service } from '../../common/service.js';
+import { influxQuery, type QueryResult } from '../helpers/influxd.js';
+import { freePort } from '../helpers/ports.js';
+import { formatVariable, loadDashboards, panelQueries, queryRefs, substitute, variableQuery, type PanelQuery } from './dashboard-model.js';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
+const influxUrl = inject('influxUrl');
+const db = `t_grafana_${randomBytes(4).toString('hex')}`;
+const PASSWORD = 'grafana-test-fleet-password';
+/** This machine, read live. */
+const LOCAL = 'gf-local';
+/** A Raspberry Pi made of fixture trees; the dot checks that Grafana's regex escaping is matched. */
+const PI = 'gf-pi.lan';
+/** Publishes a malformed reading, so the ingestor has a rejection to count. */
+const BAD = 'gf-bad';
+/** Measurements only the fixture Pi reports (not a Pi here; the system log is the test's). */
+const PI_ONLY = new Set(['PiHealth', 'Logs']);
+/** Measurements without a hostname filter (the ingestor's own). */
+const UNFILTERED = new Set(['MachmonIngestor']);
+/** Grafana's interval for the time ranges the dashboards open with (the data source's minimum). */
+const INTERVAL = '10s';
+const RANGE = '1h';
+/** How long the queries may wait for the pipeline to have stored what they select. */
+const DATA_DEADLINE_MS = 90_000;
+/** A query test may wait for the whole deadline. */
+const QUERY_TIMEOUT_MS = DATA_DEADLINE_MS + 15_000;
+
+const dashboards = loadDashboards();
+const fleet = dashboards.find((d) => d.model.uid === 'machmon-fleet')!.model;
+const host = dashboards.find((d) => d.model.uid === 'machmon-host')!.model;
+
+/** The query as Grafana sends it with the given hosts selected in $hostname. */
+function grafanaQuery(query: string, hosts: string[], multi: boolean): string {
+  return substitute(query, { range: RANGE, interval: INTERVAL, variables: { hostname: formatVariable(hosts, { multi, includeAll: multi }) } });
+}
+
+/** Series of the result with at least one non-null value besides time, by hostname tag ('' when not grouped by it). */
+function hostsWithValues(res: QueryResult): Set<string> {
+  const out = new Set<string>();
+  for (const s of res.series ?? []) {
+    const valueCols = s.columns.map((c, i) => (c === 'time' ? -1 : i)).filter((i) => i >= 0);
+    const hasValue = s.values.some((row) => valueCols.some((i) => row[i] !== null && row[i] !== undefined && !(s.columns[i] === 'hostname')));
+    if (!hasValue) continue;
+    const tagHost = s.tags?.hostname;
+    if (tagHost !== undefined) out.add(tagHost);
+    else {
+      // table results of a GROUP BY "hostname" carry it as a column in some versions
+      const col = s.columns.indexOf('hostname');
+      if (col >= 0) for (const row of s.values) out.add(String(row[col]));
+      else out.add('');
+    }
+  }
+  return out;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, deadline: number): Promise<T> {
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: nothing after waiting until the deadline${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('dashboard queries are valid InfluxQL for InfluxDB 1.x', () => {
+  const emptyDb = `${db}_syntax`;
+  beforeAll(async () => {
+    const r = await fetch(`${influxUrl}/query?${new URLSearchParams({ q: `CREATE DATABASE "${emptyDb}"` })}`, { method: 'POST' });
+    expect(r.ok).toBe(true);
+  });
+  afterAll(async () => {
+    await fetch(`${influxUrl}/query?${new URLSearchParams({ q: `DROP DATABASE "${emptyDb}"` })}`, { method: 'POST' });
+  });
+  it.each([...panelQueries(fleet), ...panelQueries(host)].map((q) => [`${q.dashboard} #${q.panel.id} ${q.panel.title} ${q.refId}`, q] as const))('%s', async (_name, q) => {
+    // An empty database answers a well-formed query with no series and no error; influxQuery
+    // throws on a parse error, and a semantic one (a function used wrongly) comes back as error.
+    const res = await influxQuery(influxUrl, emptyDb, grafanaQuery(q.query, [LOCAL, PI], true));
+    expect(res.error).toBeUndefined();
+  });
+});
+
+describe('every dashboard query returns data after a real pipeline run', () => {
+  const services: Service[] = [];
+  const dirs: string[] = [];
+  let logTimer: NodeJS.Timeout | undefined;
+  let deadline = 0;
+  let setupError: Error | undefined;
+
+  beforeAll(async () => {
+    try {
+      const { startBroker } = await import('../../broker/main.js');
+      const { startIngestor } = await import('../../ingestor/main.js');
+      const { startAgent } = await import('../../agent/main.js');
+
+      const tmp = mkdtempSync(path.join(os.tmpdir(), 'machmon-grafana-'));
+      dirs.push(tmp);
+      // The Pi: sysfs of a Pi 4 (get_throttled, hwmon under-voltage alarm, device-tree model),
+      // 1-Wire sensors of a Pi 3, and a syslog file that grows during the run.
+      const piRoot = path.join(tmp, 'pi-root');
+      cpSync(path.join(FIXTURES, 'sys', 'pi4'), piRoot, { recursive: true });
+      // No Pi recording of cpufreq exists among the fixtures; the non-Pi tree's recorded file has
+      // the same format (kHz), so the ARM clock panels get a value.
+      const cpufreq = path.join('sys', 'devices', 'system', 'cpu', 'cpu0', 'cpufreq');
+      cpSync(path.join(FIXTURES, 'sys', 'non-pi', cpufreq), path.join(piRoot, cpufreq), { recursive: true });
+      mkdirSync(path.join(piRoot, 'var', 'log'), { recursive: true });
+      const syslog = path.join(piRoot, 'var', 'log', 'syslog');
+      writeFileSync(syslog, '');
+      let n = 0;
+      const appendLog = () => {
+        const d = new Date();
+        const stamp = d.toLocaleString('en-US', { month: 'short' }) + ' ' + String(d.getDate()).padStart(2, ' ') + ' ' + d.toTimeString().slice(0, 8);
+        appendFileSync(syslog, `${stamp} ${PI} kernel: [ ${(n++).toFixed(6)}] grafana test line ${n}\n`);
+      };
+      appendLog();
+      logTimer = setInterval(appendLog, 500);
+
+      const port = await freePort();
+      const brokerUrl = `mqtt://127.0.0.1:${port}`;
+      const agentRaw = (hostname: string, extra: Record<string, unknown>) => ({
+        brokerUrl,
+        hostname,
+        password: PASSWORD,
+        system: hostname === PI ? 'Raspbian' : 'Debian',
+        intervalMs: 1000,
+        metrics: { process: { intervalMs: 1000, top: 5 }, latency: { intervalMs: 1000 }, logs: { enabled: true, intervalMs: 1000 } },
+        latency: { count: 1, timeoutMs: 500 },
+        dataDir: path.join(tmp, `agent-${hostname}`),
+        ...extra,
+      });
+      const cfg = loadConfig({
+        raw: {
+          broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, allowedHosts: [LOCAL, PI, BAD], readers: ['ingestor'], dataDir: path.join(tmp, 'broker') },
+          ingestor: {
+            brokerUrl,
+            password: PASSWORD,
+            influx: { url: influxUrl, database: db },
+            flushIntervalMs: 200,
+            statsIntervalMs: 1000,
+            dataDir: path.join(tmp, 'ingestor'),
+          },
+          agent: agentRaw(LOCAL, {}),
+        },
+        sections: ['broker', 'ingestor', 'agent'],
+        env: {},
+      });
+      const piCfg = loadConfig({
+        raw: { agent: agentRaw(PI, { rootDir: piRoot, temperature: { sysfsRoot: path.join(FIXTURES, 'sys', 'pi3'), sources: ['w1', 'thermal'] } }) },
+        sections: ['agent'],
+        env: {},
+      });
+
+      services.push(await startBroker(cfg.broker!, silentLogger));
+      services.push(await startIngestor(cfg.ingestor!, silentLogger));
+      services.push(await startAgent(cfg.agent!, silentLogger));
+      services.push(await startAgent(piCfg.agent!, silentLogger));
+
+      // A reading that is not protobuf: the ingestor rejects it and counts it by reason.
+      const bad = await mqtt.connectAsync(brokerUrl, { username: BAD, password: PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
+      await bad.publishAsync(`machmon/${BAD}/cpu`, Buffer.from('this is not protobuf'), { qos: 1 });
+      await bad.endAsync();
+      deadline = Date.now() + DATA_DEADLINE_MS;
+    } catch (err) {
+      setupError = err as Error;
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    if (logTimer) clearInterval(logTimer);
+    for (const s of services.reverse()) await s.stop().catch(() => undefined);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }, 60_000);
+
+  const requirePipeline = () => {
+    if (setupError) throw new Error(`the pipeline (broker/main.ts startBroker, ingestor/main.ts startIngestor, agent/main.ts startAgent) did not start: ${setupError.message}`);
+  };
+
+  it('lists both hosts in the hostname variable', async () => {
+    requirePipeline();
+    for (const v of [...fleet.templating.list, ...host.templating.list]) {
+      const hosts = await waitFor(`variable ${v.name}`, async () => {
+        const res = await influxQuery(influxUrl, db, variableQuery(v));
+        const values = new Set((res.series ?? []).flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')]))));
+        return values.has(LOCAL) && values.has(PI) ? values : undefined;
+      }, deadline);
+      expect(hosts).toContain(LOCAL);
+      expect(hosts).toContain(PI);
+    }
+  }, QUERY_TIMEOUT_MS);
+
+  /** Hosts whose data the query must show, given the measurement it reads. */
+  const expectedHosts = (q: PanelQuery, selected: string[]) => {
+    const m = queryRefs(q.query).measurements[0]!;
+    if (UNFILTERED.has(m)) return [''];
+    return PI_ONLY.has(m) ? selected.filter((h) => h === PI) : selected.filter((h) => h === LOCAL);
+  };
+
+  it.each(panelQueries(fleet).map((q) => [`#${q.panel.id} ${q.panel.title} ${q.refId}`, q] as const))('fleet %s, with All hosts selected', async (_name, q) => {
+    requirePipeline();
+    const sent = grafanaQuery(q.query, [LOCAL, PI], true);
+    expect(sent, 'every Grafana macro and variable substituted').not.toMatch(/\$[A-Za-z_{]/);
+    const want = expectedHosts(q, [LOCAL, PI]);
+    const got = await waitFor(`fleet panel "${q.panel.title}": ${sent}`, async () => {
+      const h = hostsWithValues(await influxQuery(influxUrl, db, sent));
+      return want.every((w) => (w === '' ? h.size > 0 : h.has(w))) ? h : undefined;
+    }, deadline);
+    for (const w of want) if (w) expect(got).toContain(w);
+  }, QUERY_TIMEOUT_MS);
+
+  it.each(panelQueries(host).map((q) => [`#${q.panel.id} ${q.panel.title} ${q.refId}`, q] as const))('host %s', async (_name, q) => {
+    requirePipeline();
+    const m = queryRefs(q.query).measurements[0]!;
+    const one = PI_ONLY.has(m) ? PI : LOCAL;
+    const sent = grafanaQuery(q.query, [one], false);
+    expect(sent, 'every Grafana macro and variable substituted').not.toMatch(/\$[A-Za-z_{]/);
+    await waitFor(`host panel "${q.panel.title}" for ${one}: ${sent}`, async () => {
+      const h = hostsWithValues(await influxQuery(influxUrl, db, sent));
+      return h.size > 0 ? h : undefined;
+    }, deadline);
+    // The host filter keeps the other host out.
+    const other = hostsWithValues(await influxQuery(influxUrl, db, sent));
+    expect(other.has(one === PI ? LOCAL : PI)).toBe(false);
+  }, QUERY_TIMEOUT_MS);
+});
