@@ -101,7 +101,7 @@ export const collector: CollectorEntry<'process'> = {
         pid: s.pid,
         state: s.state,
         cpuTime: formatCpuTime(s.cpuTicks),
-        command: commandLine(cmdline, s.comm),
+        command: commandLine(cmdline, s.comm, s.state),
       };
       if (s.nice !== undefined) r.nice = s.nice;
       if (memKb !== undefined) r.memPercent = ((st.rssKb ?? 0) * 100) / memKb;

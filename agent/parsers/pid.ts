@@ -67,11 +67,12 @@ export function parsePidStatus(text: string): PidStatus {
 
 /**
  * ps's args column: the NUL-separated argv joined by spaces; a process without one (kernel
- * threads, zombies) shows its name in brackets.
+ * threads, zombies) shows its name in brackets, a zombie followed by " <defunct>".
  */
-export function commandLine(cmdline: string, comm: string): string {
+export function commandLine(cmdline: string, comm: string, state = ''): string {
   const args = cmdline.replace(/\0+$/, '').replace(/\0/g, ' ').trim();
-  return args === '' ? `[${comm}]` : args;
+  if (args !== '') return args;
+  return state === 'Z' ? `[${comm}] <defunct>` : `[${comm}]`;
 }
 
 /** ps's time format for cumulative CPU time: "HH:MM:SS", with "D-" in front from one day on. */

@@ -302,7 +302,7 @@ describe('/proc/<pid> -> ps', () => {
       const dir = path.join(FIXTURES, 'x86/proc', String(pid));
       const st = parsePidStat(readFileSync(path.join(dir, 'stat'), 'utf8'));
       const status = parsePidStatus(readFileSync(path.join(dir, 'status'), 'utf8'));
-      const cmd = commandLine(readFileSync(path.join(dir, 'cmdline'), 'utf8'), st.comm);
+      const cmd = commandLine(readFileSync(path.join(dir, 'cmdline'), 'utf8'), st.comm, st.state);
       expect(st.pid).toBe(pid);
       expect(users.get(status.euid!), `${pid} user`).toBe(want.user);
       expect(groups.get(status.egid!), `${pid} group`).toBe(want.group);
@@ -335,6 +335,7 @@ describe('/proc/<pid> -> ps', () => {
     expect(formatCpuTime(8300)).toBe('00:01:23');
     expect(formatCpuTime((2 * 86400 + 3 * 3600 + 4 * 60 + 5) * 100 + 99)).toBe('2-03:04:05');
     expect(commandLine('', 'kthreadd')).toBe('[kthreadd]');
+    expect(commandLine('', 'esbuild', 'Z')).toBe('[esbuild] <defunct>');
     expect(commandLine('/usr/bin/labwc\0-m\0', 'labwc')).toBe('/usr/bin/labwc -m');
   });
 
