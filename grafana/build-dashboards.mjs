@@ -278,8 +278,8 @@ function fleet() {
   const panels = layout([
     'Fleet status',
     at(8, 8, table('Hosts online / offline', [target(lastValues('Status', [['online', 'Status']], { where: `WHERE ${HOST_FILTER}` }), { format: 'table' })], {
-      description: 'Last status each host published (retained MQTT status topic: "online" after connecting, "offline" from its Last Will). "Since" is when that status was stored.',
-      timeAs: 'Since',
+      description: 'Last status each host published (retained MQTT status topic: "online" after connecting, "offline" from its Last Will, i.e. when the broker lost it). "Stored at" is when the ingestor last stored it; after an ingestor restart that is the restart time, as the broker hands out the retained status again.',
+      timeAs: 'Stored at',
       columns: { ...HOSTNAME_COLUMN, Status: { mappings: ONLINE_MAPPINGS, cell: 'color-background' } },
       sortBy: ['Status', 'asc'],
     })),
