@@ -136,6 +136,8 @@ const ingestorSchema = z
     flushIntervalMs: positiveInt.default(1000),
     /** Messages taken but not yet acknowledged; at this bound the ingestor stops reading from the broker until a write succeeds. */
     maxPendingMessages: positiveInt.default(20_000),
+    /** The same bound on the line protocol those messages make (bytes, roughly): 64 MiB. */
+    maxPendingBytes: positiveInt.default(64 * 1024 * 1024),
     /** Backoff of writes while InfluxDB is unavailable: starts at minMs, doubles up to maxMs, with jitter; never gives up. */
     retry: z.object({ minMs: positiveInt.default(500), maxMs: positiveInt.default(30_000) }).strict().prefault({}),
     /** How often the ingestor's own counters are written (measurement MachmonIngestor). */

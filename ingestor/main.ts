@@ -96,7 +96,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
       }),
     stats,
     log,
-    { batchSize: cfg.batchSize, flushIntervalMs: cfg.flushIntervalMs, maxPendingMessages: cfg.maxPendingMessages, retry: cfg.retry, stopTimeoutMs: cfg.stopTimeoutMs },
+    { batchSize: cfg.batchSize, flushIntervalMs: cfg.flushIntervalMs, maxPendingMessages: cfg.maxPendingMessages, maxPendingBytes: cfg.maxPendingBytes, retry: cfg.retry, stopTimeoutMs: cfg.stopTimeoutMs },
   );
 
   let resolveSubscribed!: () => void;

@@ -31,6 +31,8 @@ export interface PipelineOptions {
   batchSize: number;
   flushIntervalMs: number;
   maxPendingMessages: number;
+  /** Bound on the line protocol held (characters, ~bytes), for readings with many or long rows. */
+  maxPendingBytes: number;
   retry: { minMs: number; maxMs: number };
   stopTimeoutMs: number;
 }
@@ -50,6 +52,9 @@ export class Pipeline {
   private queue: Entry[] = [];
   private queuedLines = 0;
   private inFlight = 0;
+  /** Characters of line protocol queued or in flight. */
+  private pendingChars = 0;
+  private inFlightChars = 0;
   private running = false;
   private runPromise: Promise<void> = Promise.resolve();
   private flushDue = false;
@@ -81,7 +86,7 @@ export class Pipeline {
 
   /** True while the pending buffer is at its bound: take no more messages. */
   isFull(): boolean {
-    return this.stopping || this.pendingMessages >= this.opts.maxPendingMessages;
+    return this.stopping || this.pendingMessages >= this.opts.maxPendingMessages || this.pendingChars >= this.opts.maxPendingBytes;
   }
 
   /** True while InfluxDB is known to be unreachable. */
@@ -97,6 +102,7 @@ export class Pipeline {
   add(entry: Entry): void {
     this.queue.push(entry);
     this.queuedLines += entry.lines.length;
+    for (const l of entry.lines) this.pendingChars += l.length;
     this.stats.pending = this.pendingMessages;
     if (this.queuedLines >= this.opts.batchSize) this.kick();
     else this.arm();
@@ -135,10 +141,12 @@ export class Pipeline {
         const batch = this.take();
         this.arm();
         const lines = batch.flatMap((e) => e.lines);
+        this.inFlightChars = lines.reduce((n, l) => n + l.length, 0);
         const result = lines.length ? await this.withRetry(async () => { await this.ensureSetup(); return this.writer.write(lines); }) : { refusedLines: 0 };
         if (!result) {
           // Stopping and InfluxDB still away: leave these unacknowledged (the broker keeps them).
           this.inFlight = 0;
+          this.pendingChars -= this.inFlightChars;
           return;
         }
         this.finish(batch, lines, result);
@@ -176,6 +184,7 @@ export class Pipeline {
     }
     this.stats.confirmsPublished += confirms.publish(this.publishConfirm);
     this.inFlight = 0;
+    this.pendingChars -= this.inFlightChars;
     this.stats.pending = this.pendingMessages;
     if (!this.isFull()) this.acks.resume();
   }

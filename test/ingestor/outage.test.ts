@@ -95,4 +95,23 @@ describe('ingestor during InfluxDB outages', () => {
     await waitFor('all 30 stored and acknowledged', async () => ing.stats.acked === 30 && (await rows('pi-bp')).length === 30, 20_000);
     expect(messages().some((m) => /^InfluxDB reachable again at /.test(m))).toBe(true);
   });
+
+  it('also bounds the pending line protocol by size (maxPendingBytes)', async () => {
+    influxd = await startInfluxd();
+    await influxd.stop();
+    broker = await startBroker();
+    const ing = await startIngestor(ingestorConfig(broker.url, influxd.url, 'metrics', { maxPendingBytes: 1000 }), capturingLogger().log);
+    ingestors.push(ing);
+    await ing.subscribed;
+    const pi = await connectClient(broker.url, { clientId: 'pi-bytes' });
+    clients.push(pi);
+    const t = Date.now() - 60_000;
+    // About 200 characters of line protocol each: the 5th one reaches the bound.
+    for (let i = 1; i <= 20; i++) await publishReading(pi, 'pi-bytes', 'cpu', { header: header('pi-bytes', t + i, i), userPercent: 1.25, nicePercent: 0, systemPercent: 2.5, iowaitPercent: 0.125, stealPercent: 0, idlePercent: 96.125 });
+    await waitFor('some taken', () => ing.stats.received > 0);
+    await sleep(300);
+    expect(ing.stats.received).toBeLessThan(10);
+    await influxd.start();
+    await waitFor('all 20 stored and acknowledged', async () => ing.stats.acked === 20 && (await rows('pi-bytes')).length === 20, 20_000);
+  });
 });
