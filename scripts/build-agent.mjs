@@ -23,6 +23,12 @@ const { version } = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'ut
 /** Modules that must never be in the Pi bundle (server side) and the native ones left external. */
 export const FORBIDDEN = [/node_modules\/aedes/, /node_modules\/@influxdata\//, /^broker\//, /^ingestor\//, /^cli\//];
 export const EXTERNAL = ['onoff', 'epoll'];
+/**
+ * Optional modules that dependencies require inside try/catch and run fine without: ws's native
+ * speed-ups and systeminformation's macOS-only sensors. Left out on purpose; a new unresolved
+ * import makes the bundle test fail until it is looked at and listed here.
+ */
+export const OPTIONAL = ['bufferutil', 'utf-8-validate', 'osx-temperature-sensor', 'macos-temperature-sensor'];
 
 const result = await build({
   absWorkingDir: repo,
@@ -33,7 +39,7 @@ const result = await build({
   target: 'node18',
   // CommonJS: runs as `node machmon-agent.js` anywhere, without a package.json saying "type": "module".
   format: 'cjs',
-  external: EXTERNAL,
+  external: [...EXTERNAL, ...OPTIONAL],
   define: { MACHMON_AGENT_VERSION: JSON.stringify(version) },
   banner: { js: `#!/usr/bin/env node\n// machmon-agent ${version}: the Machmon agent in one file, for Node >= 18. Licenses: see the packages named below.` },
   legalComments: 'eof',

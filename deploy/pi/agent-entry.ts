@@ -4,10 +4,8 @@
 //   node machmon-agent.js first-boot [--config F] [--owner USER] [--boot-file F]...
 // It holds the agent only: no broker, no InfluxDB client (a test reads the bundle's metafile).
 import { readFileSync } from 'node:fs';
-import { startAgent } from '../../agent/main.js';
 import { loadConfig, readConfigFile, type Config } from '../../common/config.js';
 import { ConfigError } from '../../common/errors.js';
-import { createLogger } from '../../common/log.js';
 import type { Service } from '../../common/service.js';
 import { adoptBootConfig, BOOT_CONFIG_FILES, DEFAULT_CONFIG_FILE, lookupUser, type Owner } from './first-boot.js';
 
@@ -82,6 +80,9 @@ async function runAgent(args: Args): Promise<number> {
     }
     throw err;
   }
+  // Loaded only here: first-boot (every service start) and --version stay quick on a Pi Zero.
+  const { createLogger } = await import('../../common/log.js');
+  const { startAgent } = await import('../../agent/main.js');
   const log = createLogger(config.log);
   let service: Service;
   try {

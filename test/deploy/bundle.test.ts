@@ -26,11 +26,13 @@ describe('agent bundle contents (metafile)', () => {
     expect(forbidden).toEqual([]);
   });
 
-  it('imports at run time only Node built-ins and the optional native GPIO module onoff', () => {
+  it('imports at run time only Node built-ins, onoff (GPIO, loaded lazily) and the optional modules dependencies try', () => {
     const output = Object.values(build.metafile.outputs)[0]!;
-    const external = [...new Set(output.imports.filter((i) => i.external).map((i) => i.path))];
-    const notBuiltin = external.filter((p) => !builtins.has(p.replace(/^node:/, '')));
-    expect(notBuiltin.every((p) => p === 'onoff' || p === 'epoll')).toBe(true);
+    const external = output.imports.filter((i) => i.external && !builtins.has(i.path.replace(/^node:/, '')));
+    const allowed = ['onoff dynamic-import', 'bufferutil require-call', 'utf-8-validate require-call', 'osx-temperature-sensor require-call', 'macos-temperature-sensor require-call'];
+    expect([...new Set(external.map((i) => `${i.path} ${i.kind}`))].filter((i) => !allowed.includes(i))).toEqual([]);
+    // onoff is reached only through import(), i.e. when a GPIO sensor is configured.
+    expect(external.filter((i) => i.path === 'onoff').map((i) => i.kind)).toEqual(['dynamic-import']);
     // No native addon slipped in.
     expect(Object.keys(build.metafile.inputs).filter((i) => i.endsWith('.node'))).toEqual([]);
   });

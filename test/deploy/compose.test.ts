@@ -157,8 +157,8 @@ describe('the compose services without Docker', () => {
       'http://influxdb:8086': influx.origin,
       '/var/lib/machmon': data,
     };
-    const brokerEnv = { ...serviceEnv('broker', vars, rewrite), MACHMON_BROKER_PORT: String(port) };
-    const ingestorEnv = { ...serviceEnv('ingestor', vars, rewrite), MACHMON_INGESTOR_INFLUX_DATABASE: `t_deploy_compose_${process.pid}` };
+    const brokerEnv: Record<string, string> = { ...serviceEnv('broker', vars, rewrite), MACHMON_BROKER_PORT: String(port) };
+    const ingestorEnv: Record<string, string> = { ...serviceEnv('ingestor', vars, rewrite), MACHMON_INGESTOR_INFLUX_DATABASE: `t_deploy_compose_${process.pid}` };
     expect(brokerEnv.MACHMON_BROKER_SECRET_PASSWORD).toBe(vars.MACHMON_PASSWORD);
     expect(ingestorEnv.MACHMON_INGESTOR_BROKER_URL).toBe(`mqtt://127.0.0.1:${port}`);
 

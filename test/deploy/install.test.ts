@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.js';
+import { parseArgs } from '../../deploy/pi/agent-entry.js';
 import { REPO } from '../helpers/cli.js';
 import { buildAgent, type AgentBuild } from './build.js';
 
@@ -166,6 +167,22 @@ describe('systemd units', () => {
       expect(text.split('\n')).toContain(line);
     }
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node /m);
+  });
+
+  it("the agent unit's command lines are ones the bundle accepts: first-boot as root, then the agent, on the same config", () => {
+    const text = readFileSync(path.join(REPO, 'deploy/systemd/machmon-agent.service'), 'utf8');
+    const line = (key: string) => text.split('\n').find((l) => l.startsWith(`${key}=`))!.slice(key.length + 1).split(' ');
+    const pre = line('ExecStartPre');
+    const start = line('ExecStart');
+    expect(pre.slice(0, 2)).toEqual(['+/usr/bin/node', '/opt/machmon/machmon-agent.js']);
+    expect(start.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/machmon-agent.js']);
+    const preArgs = parseArgs(pre.slice(2));
+    const startArgs = parseArgs(start.slice(2));
+    expect(preArgs).toMatchObject({ command: 'first-boot', owner: 'machmon', config: '/etc/machmon/agent.json' });
+    expect(preArgs.error).toBeUndefined();
+    expect(startArgs).toMatchObject({ command: 'agent', config: '/etc/machmon/agent.json' });
+    expect(startArgs.error).toBeUndefined();
+    expect(text.split('\n')).toContain('WorkingDirectory=/var/lib/machmon');
   });
 
   it.runIf(hasAnalyze).each(units)('systemd-analyze verify %s: no error, no warning', (name) => {
