@@ -137,8 +137,12 @@ export function adoptBootConfig(opts: AdoptOptions): AdoptResult {
   }
 
   const to = opts.configFile;
-  mkdirSync(path.dirname(to), { recursive: true, mode: 0o750 });
   let owner = opts.owner;
+  if (!existsSync(path.dirname(to))) {
+    // Made here (no installer ran): root's, but the agent's group may enter it, as install.sh makes it.
+    mkdirSync(path.dirname(to), { recursive: true, mode: 0o750 });
+    if (owner) chownSync(path.dirname(to), 0, owner.gid);
+  }
   let backup: string | undefined;
   if (existsSync(to)) {
     const st = statSync(to);

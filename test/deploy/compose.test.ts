@@ -32,8 +32,11 @@ describe('docker-compose.yml (static)', () => {
     expect(Object.keys(compose.services.ingestor!.depends_on!)).toEqual(['broker', 'influxdb']);
   });
 
-  it('pins every image to a version', () => {
+  it('pins every image to a version; the machmon image is tagged with the package version', () => {
     for (const [name, s] of Object.entries(compose.services)) expect(s.image, name).toMatch(PINNED);
+    const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+    expect(compose.services.broker!.image).toBe(`machmon/server:${version}`);
+    expect(compose.services.ingestor!.image).toBe(`machmon/server:${version}`);
   });
 
   it('mounts only paths that exist, and declares every named volume', () => {

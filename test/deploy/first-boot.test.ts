@@ -43,8 +43,10 @@ describe('adoptBootConfig', () => {
     expect(notice).toContain('2026-01-02T03:04:05.000Z');
     expect(notice).toContain(c.configFile);
     expect(notice).not.toContain(secret);
-    // No temp file left beside the config.
+    // No temp file left beside the config; the folder it made lets the agent's group in, nobody else.
     expect(readdirSync(path.dirname(c.configFile))).toEqual(['agent.json']);
+    expect(mode(path.dirname(c.configFile))).toBe(0o750);
+    expect([statSync(path.dirname(c.configFile)).uid, statSync(path.dirname(c.configFile)).gid]).toEqual([0, 2345]);
   });
 
   it('keeps only the agent and log sections of a whole config file, and backs up the config it replaces', () => {
