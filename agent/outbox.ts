@@ -387,17 +387,22 @@ export class Outbox {
   }
 
   /**
-   * Readings to send, oldest first: never sent since open, or sent at least timeoutMs ago
-   * without a confirmation. At most limit.
+   * Readings to send: never sent since open, or sent at least timeoutMs ago without a
+   * confirmation; at most limit, in seq order starting at fromSeq and wrapping around to the
+   * oldest (a replay cursor makes this a round robin, so a backlog larger than what the rate
+   * allows within the timeout cannot starve the newer readings).
    */
-  due(now: number, timeoutMs: number, limit: number): PendingReading[] {
+  due(now: number, timeoutMs: number, limit: number, fromSeq = 0): PendingReading[] {
     const out: PendingReading[] = [];
     const ix = this.index;
-    for (let i = ix.head; i < ix.tail && out.length < limit; i++) {
-      if (ix.size[i] === 0) continue;
+    const start = this.index.lowerBound(fromSeq);
+    const visit = (i: number) => {
+      if (ix.size[i] === 0) return;
       const sent = ix.sent[i]!;
       if (sent === 0 || now - sent >= timeoutMs) out.push({ seq: ix.seq[i]!, metric: this.metricNames[ix.metric[i]!]!, sentAt: sent });
-    }
+    };
+    for (let i = start; i < ix.tail && out.length < limit; i++) visit(i);
+    for (let i = ix.head; i < start && out.length < limit; i++) visit(i);
     return out;
   }
 

@@ -81,6 +81,9 @@ describe('outbox', () => {
     expect(b.due(5500, 1000, 10).map((p) => [p.seq, p.sentAt])).toEqual([[1, 1000], [3, 0], [4, 0]]);
     expect(b.due(5500, 1000, 2).map((p) => p.seq)).toEqual([1, 3]);
     expect(b.due(6000, 1000, 10).map((p) => p.seq)).toEqual([1, 2, 3, 4]);
+    // from a cursor, wrapping around to the oldest
+    expect(b.due(6000, 1000, 10, 3).map((p) => p.seq)).toEqual([3, 4, 1, 2]);
+    expect(b.due(6000, 1000, 3, 99).map((p) => p.seq)).toEqual([1, 2, 3]);
   });
 
   it('refuses seqs that do not increase', () => {

@@ -75,13 +75,12 @@ describe('runner', () => {
     let release!: () => void;
     const bothStarted = new Promise<void>((r) => (release = r));
     let started = 0;
-    const waiter = <M extends 'cpu' | 'mem'>(name: M) =>
-      entry(name, async () => {
-        if (++started === 2) release();
-        await bothStarted;
-        return {};
-      });
-    const { readings } = startRunner({ cpu: waiter('cpu'), mem: waiter('mem') }, { config: { intervalMs: 60_000 } });
+    const wait = async () => {
+      if (++started === 2) release();
+      await bothStarted;
+      return {};
+    };
+    const { readings } = startRunner({ cpu: entry('cpu', wait), mem: entry('mem', wait) }, { config: { intervalMs: 60_000 } });
     await waitFor(() => readings.length === 2, 3000, 'both readings');
   });
 

@@ -1,0 +1,176 @@
+// The agent's MQTT connection: one MQTT.js client per connection attempt, reconnected by us
+// with exponential backoff and jitter (MQTT.js's reconnectPeriod is a fixed interval).
+// Last Will: retained "offline" on machmon/<host>/status; after every connect a retained
+// "online" and a subscription to machmon/<host>/confirm/stored. Nothing is queued in
+// memory while offline: publish() refuses and the caller's outbox keeps the reading.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../common/log.js';
+import { confirmTopic, statusTopic } from '../common/topics.js';
+
+export interface PublisherOptions {
+  readonly url: string;
+  readonly hostname: string;
+  readonly password: string;
+  readonly reconnect: { readonly minMs: number; readonly maxMs: number };
+  readonly log: Logger;
+  /** Publishes awaiting their PUBACK at most (beyond: publish() refuses). */
+  readonly maxInflight?: number;
+  readonly connectTimeoutMs?: number;
+  readonly keepaliveSeconds?: number;
+  /** After every successful connect, once status and subscription are sent. */
+  readonly onConnect?: () => void;
+  /** A message on the confirm topic. */
+  readonly onConfirm: (payload: Buffer) => void;
+}
+
+export const ONLINE = 'online';
+export const OFFLINE = 'offline';
+
+/** Delay before reconnect attempt `attempt` (1-based): min * 2^(attempt-1), capped, +-20 % jitter, within [min, max]. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+  const jittered = base * (0.8 + 0.4 * random());
+  return Math.round(Math.min(maxMs, Math.max(minMs, jittered)));
+}
+
+export class Publisher {
+  private client: MqttClient | undefined;
+  private generation = 0;
+  private inflight = 0;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private lastError: string | undefined;
+  private everConnected = false;
+  private isConnected = false;
+  private readonly maxInflight: number;
+  /** Connections made since start (for tests and logs). */
+  connects = 0;
+
+  constructor(private readonly opts: PublisherOptions) {
+    this.maxInflight = opts.maxInflight ?? 100;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Connected and below the in-flight limit. */
+  canPublish(): boolean {
+    return this.isConnected && this.inflight < this.maxInflight;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** QoS 1 publish; false (nothing sent, nothing queued) when not connected or too much in flight. */
+  publish(topic: string, payload: Uint8Array, opts: { retain?: boolean } = {}): boolean {
+    const c = this.client;
+    if (!c || !this.canPublish()) return false;
+    const gen = this.generation;
+    this.inflight++;
+    c.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1, retain: opts.retain ?? false }, (err) => {
+      if (gen !== this.generation) return;
+      this.inflight--;
+      if (err) this.opts.log.debug({ err, topic }, 'publish not acknowledged');
+    });
+    return true;
+  }
+
+  /** Publishes a retained "offline", disconnects cleanly and stops reconnecting. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    const c = this.client;
+    if (!c) return;
+    if (this.isConnected) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        c.publish(statusTopic(this.opts.hostname), OFFLINE, { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => c.end(true, {}, () => resolve()), 2000);
+      c.end(false, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    this.isConnected = false;
+  }
+
+  private connect(): void {
+    const { hostname, log } = this.opts;
+    const options: IClientOptions = {
+      protocolVersion: 4,
+      clientId: `machmon-agent-${hostname}`,
+      username: hostname,
+      password: this.opts.password,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
+      keepalive: this.opts.keepaliveSeconds ?? 60,
+      queueQoSZero: false,
+      resubscribe: false,
+      will: { topic: statusTopic(hostname), payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+    };
+    const c = mqtt.connect(this.opts.url, options);
+    this.client = c;
+    const gen = ++this.generation;
+    this.inflight = 0;
+    let closed = false;
+
+    c.on('connect', () => {
+      if (gen !== this.generation) return;
+      this.isConnected = true;
+      this.connects++;
+      log.info({ url: this.opts.url, attempt: this.attempt, reconnect: this.everConnected }, 'connected to broker');
+      this.attempt = 0;
+      this.lastError = undefined;
+      this.everConnected = true;
+      c.publish(statusTopic(hostname), ONLINE, { qos: 1, retain: true }, (err) => {
+        if (err && gen === this.generation) log.warn({ err }, 'status "online" not acknowledged');
+      });
+      c.subscribe(confirmTopic(hostname), { qos: 1 }, (err, granted) => {
+        if (gen !== this.generation) return;
+        if (err || granted?.some((g) => g.qos === 128)) log.warn({ err, topic: confirmTopic(hostname) }, 'subscription to confirmations refused; readings will be re-sent until confirmed');
+      });
+      this.opts.onConnect?.();
+    });
+    c.on('message', (topic, payload) => {
+      if (gen === this.generation && topic === confirmTopic(hostname)) this.opts.onConfirm(payload);
+    });
+    c.on('error', (err) => {
+      this.lastError = err.message;
+      log.debug({ err }, 'mqtt client error');
+      // A refused CONNACK (bad credentials, not authorised) leaves the socket to the broker; close it ourselves.
+      if (typeof (err as { code?: unknown }).code === 'number') c.end(true);
+    });
+    c.on('close', () => {
+      if (closed) return;
+      closed = true;
+      const wasConnected = this.isConnected && gen === this.generation;
+      if (gen === this.generation) this.isConnected = false;
+      c.removeAllListeners('message');
+      c.end(true);
+      if (this.stopping || gen !== this.generation) return;
+      if (wasConnected) log.warn({ url: this.opts.url }, 'broker connection lost');
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    this.attempt++;
+    const delayMs = backoffDelay(this.attempt, this.opts.reconnect.minMs, this.opts.reconnect.maxMs);
+    this.opts.log.info({ url: this.opts.url, attempt: this.attempt, delayMs, error: this.lastError }, 'reconnecting to broker');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopping) this.connect();
+    }, delayMs);
+  }
+}

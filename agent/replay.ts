@@ -1,0 +1,87 @@
+// Sends again what the outbox still holds: readings never sent (offline, or left from a
+// previous run) and readings unconfirmed after confirmTimeoutMs, in seq order from the oldest
+// (round robin: each pass continues after the last reading sent), at most
+// perSecond on average (token bucket, ticks with +-50 % jitter so a fleet that comes back
+// together does not send in lockstep). Shares the publisher's connection with live readings.
+import type { Outbox } from './outbox.js';
+import type { Publisher } from './publisher.js';
+
+export interface ReplayOptions {
+  readonly outbox: Outbox;
+  readonly publisher: Pick<Publisher, 'connected' | 'publish'>;
+  readonly topic: (metric: string) => string;
+  readonly perSecond: number;
+  readonly confirmTimeoutMs: number;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+const TICK_MS = 200;
+
+export class Replayer {
+  private timer: NodeJS.Timeout | undefined;
+  private tokens = 0;
+  private lastRefill = 0;
+  /** Where the next round starts: after the last reading sent (round robin over the outbox). */
+  private cursor = 0;
+  private stopped = false;
+  /** Re-sent because no confirmation came in time. */
+  resentTotal = 0;
+  /** Everything this path sent. */
+  replayedTotal = 0;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly burst: number;
+
+  constructor(private readonly opts: ReplayOptions) {
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.burst = Math.max(1, Math.ceil((opts.perSecond * TICK_MS) / 1000));
+  }
+
+  start(): void {
+    this.lastRefill = this.now();
+    this.schedule();
+  }
+
+  /** Runs a tick soon (after a connect). */
+  kick(): void {
+    if (this.stopped || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), 10);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.tick(), TICK_MS * (0.5 + this.random()));
+    this.timer.unref();
+  }
+
+  /** One round: refill tokens, send up to floor(tokens) due readings. */
+  tick(): void {
+    const now = this.now();
+    const { outbox, publisher } = this.opts;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) * this.opts.perSecond) / 1000);
+    this.lastRefill = now;
+    if (publisher.connected && this.tokens >= 1) {
+      for (const p of outbox.due(now, this.opts.confirmTimeoutMs, Math.floor(this.tokens), this.cursor)) {
+        const payload = outbox.read(p.seq);
+        if (!payload) continue;
+        if (!publisher.publish(this.opts.topic(p.metric), payload)) break;
+        outbox.markSent(p.seq, now);
+        this.cursor = p.seq + 1;
+        this.tokens--;
+        this.replayedTotal++;
+        if (p.sentAt > 0) this.resentTotal++;
+      }
+    }
+    this.schedule();
+  }
+}
