@@ -4,7 +4,7 @@
 // built-in modules from /usr/share/nodejs: a private mount namespace (`unshare -m`) lays the
 // unpacked folder over /usr/share for the child only (see /work/shared/notes/debian-node18.md).
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,6 +16,8 @@ export interface DebianNode {
   /** Debian package version of nodejs, e.g. 18.20.4+dfsg-1~deb12u3. */
   readonly debVersion: string;
   readonly root: string;
+  /** A shell script that runs Debian's node with its libraries: usable as /usr/bin/node inside a namespace whose /usr/share has the package's files (see SHARE_OVERLAY). */
+  readonly wrapper: string;
   /** Spawns Debian's node with these arguments inside its own mount namespace. */
   spawn(args: readonly string[], opts?: SpawnOptions): ChildProcess;
   /** Runs it to completion. */
@@ -64,6 +66,15 @@ function withLock<T>(dir: string, fn: () => T): T {
   try { return fn(); } finally { rmSync(lock, { recursive: true, force: true }); }
 }
 
+/**
+ * Shell commands (run inside `unshare -m`, with $R = the unpacked root) that lay the package's
+ * /usr/share over the real one, read-only; where overlayfs is unavailable, bind just
+ * /usr/share/nodejs (creating the empty folder if needed).
+ */
+export const SHARE_OVERLAY =
+  `{ mount -t overlay overlay -o "lowerdir=$R/usr/share:/usr/share" /usr/share 2>/dev/null || ` +
+  `{ mkdir -p /usr/share/nodejs && mount --bind "$R/usr/share/nodejs" /usr/share/nodejs; } || exit 97; }`;
+
 /** Downloads and unpacks Debian's Node 18 once (cached under CACHE/<version>). Throws with a clear message when impossible. */
 export function debianNode18(): DebianNode {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) fail('this is not Linux as root', 'apt-get download and unshare -m need root.');
@@ -92,18 +103,17 @@ export function debianNode18(): DebianNode {
 
   const libDir = readdirSync(path.join(root, 'usr/lib')).map((d) => path.join(root, 'usr/lib', d)).find((d) => existsSync(path.join(d, 'libnode.so.108')));
   if (!libDir) fail(`libnode.so.108 is not in ${root}/usr/lib/*`, '');
-  // Overlay the package's /usr/share over the real one (read-only, for this child only); where
-  // overlayfs is unavailable, bind just /usr/share/nodejs (creating the empty folder if needed).
-  const script =
-    `mount -t overlay overlay -o "lowerdir=$R/usr/share:/usr/share" /usr/share 2>/dev/null || ` +
-    `{ mkdir -p /usr/share/nodejs && mount --bind "$R/usr/share/nodejs" /usr/share/nodejs; } || exit 97; ` +
-    `LD_LIBRARY_PATH="$L" exec "$R/usr/bin/node" "$@"`;
+  const wrapper = path.join(dir, 'node');
+  writeFileSync(`${wrapper}.${process.pid}`, `#!/bin/sh\nLD_LIBRARY_PATH='${libDir}' exec '${root}/usr/bin/node' "$@"\n`, { mode: 0o755 });
+  renameSync(`${wrapper}.${process.pid}`, wrapper); // atomic: another test file may be running it
+  const script = `${SHARE_OVERLAY}; LD_LIBRARY_PATH="$L" exec "$R/usr/bin/node" "$@"`;
   const argv = (args: readonly string[]) => ['-m', 'sh', '-c', script, 'debian-node18', ...args];
   const env = (extra?: NodeJS.ProcessEnv) => ({ ...process.env, ...extra, R: root, L: libDir });
 
   const self: DebianNode = {
     debVersion,
     root,
+    wrapper,
     spawn: (args, opts = {}) => spawn('unshare', argv(args), { ...opts, env: env(opts.env) }),
     run: (args, opts = {}) => {
       const r = spawnSync('unshare', argv(args), { cwd: opts.cwd, env: env(opts.env), encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000 });

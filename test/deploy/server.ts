@@ -1,0 +1,89 @@
+// A real broker and ingestor (the machmon CLI on this machine's Node) writing into the shared
+// influxd, for the end-to-end tests of the Pi bundle.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { MACHMON, REPO } from '../helpers/cli.js';
+import { freePort, waitForPort } from '../helpers/ports.js';
+
+export interface Server {
+  port: number;
+  brokerUrl: string;
+  password: string;
+  influxUrl: string;
+  db: string;
+  /** Last lines the broker and the ingestor wrote. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Tracks a child's output (last 20 kB) for failure messages. */
+export function captureOutput(child: ChildProcess): () => string {
+  let out = '';
+  const add = (d: Buffer) => { out = (out + d.toString()).slice(-20_000); };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return () => out;
+}
+
+export function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => { clearTimeout(t); resolve(code); });
+  });
+}
+
+export async function startServer(opts: { dir: string; influxUrl: string; db: string; allowedHosts: string[] }): Promise<Server> {
+  const port = await freePort();
+  const password = `fleet-${process.pid}-${port}`;
+  const brokerUrl = `mqtt://127.0.0.1:${port}`;
+  const config = path.join(opts.dir, 'server.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      broker: { host: '127.0.0.1', port, secretPassword: password, allowedHosts: opts.allowedHosts, dataDir: path.join(opts.dir, 'broker') },
+      ingestor: { brokerUrl, password, influx: { url: opts.influxUrl, database: opts.db }, flushIntervalMs: 200, dataDir: path.join(opts.dir, 'ingestor') },
+      log: { level: 'warn' },
+    }),
+  );
+  const children: { child: ChildProcess; out: () => string }[] = [];
+  const run = (cmd: string) => {
+    const child = spawn(process.execPath, [MACHMON, cmd, '--config', config], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push({ child, out: captureOutput(child) });
+  };
+  const logs = () => children.map((c) => c.out()).join('\n');
+  const stop = async () => {
+    for (const { child } of [...children].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGTERM');
+      await exited(child, 10_000).catch(() => child.kill('SIGKILL'));
+    }
+  };
+  try {
+    run('broker');
+    await waitForPort(port);
+    run('ingestor');
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${logs()}`);
+  }
+  return { port, brokerUrl, password, influxUrl: opts.influxUrl, db: opts.db, logs, stop };
+}
+
+/** Waits until every wanted measurement has a point with this hostname (or the deadline passes); returns those seen. */
+export async function waitForMeasurements(server: Server, host: string, wanted: readonly string[], timeoutMs: number, alive: () => boolean): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: string[] = [];
+  while (Date.now() < deadline && alive()) {
+    const q = `SHOW MEASUREMENTS WHERE "hostname" = '${host}'`;
+    try {
+      const r = await fetch(`${server.influxUrl}/query?${new URLSearchParams({ db: server.db, q })}`);
+      const body = (await r.json()) as { results?: { series?: { values: unknown[][] }[] }[] };
+      seen = (body.results?.[0]?.series?.[0]?.values ?? []).map((v) => String(v[0]));
+    } catch { /* database not made yet */ }
+    if (wanted.every((m) => seen.includes(m))) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return seen;
+}
