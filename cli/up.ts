@@ -47,7 +47,7 @@ function createFirstRunConfig(file: string, env: NodeJS.ProcessEnv) {
       '',
       'Agents log in with their hostname as username and this password. Watch the fleet with:',
       '',
-      `    mosquitto_sub -h 127.0.0.1 -p ${port} -u ingestor -P '${password}' -t 'machmon/#' -v -F '%t %x' | npx machmon decode`,
+      `    mosquitto_sub -h 127.0.0.1 -p ${port} -u ingestor -P '${password}' -t 'machmon/#' -F '%t %x' | npx machmon decode`,
       '',
     ].join('\n'),
   );
