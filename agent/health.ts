@@ -32,10 +32,12 @@ export function agentHealthEntry(c: HealthCounters, now: () => number = Date.now
 }
 
 const LOG_EVERY_MS = 5 * 60_000;
+const LOG_AT_MOST_EVERY_MS = 30_000;
 
 /**
  * Logs the outbox size at info when it changed by 10 % (and by at least 10 readings) since
- * the last line, or every 5 minutes: often enough to see a backlog grow, never every cycle.
+ * the last line, at most every 30 s, and every 5 minutes anyway: often enough to see a
+ * backlog grow, never every cycle.
  */
 export class OutboxSizeLog {
   private last: { messages: number; at: number } | undefined;
@@ -45,7 +47,7 @@ export class OutboxSizeLog {
   check(s: OutboxStats, now: number): boolean {
     const last = this.last;
     const delta = last ? Math.abs(s.messages - last.messages) : Infinity;
-    const due = !last || now - last.at >= LOG_EVERY_MS || (delta >= 10 && delta >= last.messages * 0.1);
+    const due = !last || now - last.at >= LOG_EVERY_MS || (now - last.at >= LOG_AT_MOST_EVERY_MS && delta >= 10 && delta >= last.messages * 0.1);
     if (!due) return false;
     this.last = { messages: s.messages, at: now };
     this.log.info(

@@ -104,7 +104,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
   const sizeTimer = setInterval(() => sizeLog.check(outbox.stats(), now()), Math.min(config.intervalMs, 60_000));
   sizeTimer.unref();
 
-  log.info({ hostname, system, version: AGENT_VERSION, brokerUrl: config.brokerUrl, dataDir: config.dataDir }, 'agent starting');
+  log.info({ host: hostname, system, version: AGENT_VERSION, brokerUrl: config.brokerUrl, dataDir: config.dataDir }, 'agent starting');
   sizeLog.check(outbox.stats(), now());
   publisher.start();
   replayer.start();
