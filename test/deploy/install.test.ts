@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.js';
+import { parseArgs as parseCliArgs } from '../../cli/main.js';
 import { parseArgs } from '../../deploy/pi/agent-entry.js';
+import { parse as parseYaml } from 'yaml';
 import { REPO } from '../helpers/cli.js';
 import { buildAgent, type AgentBuild } from './build.js';
 
@@ -40,6 +42,8 @@ function install(args: string[], env: Record<string, string> = {}) {
 const passwdEntry = (root: string, user: string) => readFileSync(path.join(root, 'etc/passwd'), 'utf8').split('\n').filter((l) => l.startsWith(`${user}:`));
 const groupMembers = (root: string, group: string) => (readFileSync(path.join(root, 'etc/group'), 'utf8').split('\n').find((l) => l.startsWith(`${group}:`)) ?? '').split(':')[3]?.split(',') ?? [];
 const mode = (p: string) => statSync(p).mode & 0o777;
+
+const hasAnalyze = spawnSync('sh', ['-c', 'command -v systemd-analyze']).status === 0;
 
 describe('install.sh --root', () => {
   const password = `it's "fleet" $ecret \\ with spaces`;
@@ -88,6 +92,11 @@ describe('install.sh --root', () => {
     expect(lstatSync(wants).isSymbolicLink()).toBe(true);
     expect(readlinkSync(wants)).toBe('/etc/systemd/system/machmon-agent.service');
     expect(r.out).not.toContain(password);
+    if (hasAnalyze) {
+      const v = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+      expect(v.stderr.split('\n').filter((l) => l.includes('machmon-agent'))).toEqual([]);
+      expect(v.status).toBe(0);
+    }
   });
 
   it('a second run upgrades the bundle in place and keeps the config; --reconfigure rewrites it', () => {
@@ -159,7 +168,6 @@ describe('install.sh --root', () => {
 
 describe('systemd units', () => {
   const units = ['machmon-agent.service', 'machmon-broker.service', 'machmon-ingestor.service'];
-  const hasAnalyze = spawnSync('sh', ['-c', 'command -v systemd-analyze']).status === 0;
 
   it.each(units)('%s restarts always, runs unprivileged and sandboxed', (name) => {
     const text = readFileSync(path.join(REPO, 'deploy/systemd', name), 'utf8');
@@ -183,6 +191,36 @@ describe('systemd units', () => {
     expect(startArgs).toMatchObject({ command: 'agent', config: '/etc/machmon/agent.json' });
     expect(startArgs.error).toBeUndefined();
     expect(text.split('\n')).toContain('WorkingDirectory=/var/lib/machmon');
+  });
+
+  it.each(['broker', 'ingestor'])('machmon-%s.service runs `machmon %s` with the server config, after what it needs', (cmd) => {
+    const text = readFileSync(path.join(REPO, `deploy/systemd/machmon-${cmd}.service`), 'utf8');
+    const exec = text.split('\n').find((l) => l.startsWith('ExecStart='))!.slice('ExecStart='.length).split(' ');
+    expect(exec.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/server/bin/machmon.js']);
+    const args = parseCliArgs(exec.slice(2));
+    expect(args).toEqual({ command: cmd, config: '/etc/machmon/server.json', help: false });
+    expect(text.split('\n')).toContain('WorkingDirectory=/var/lib/machmon');
+    if (cmd === 'ingestor') expect(text).toMatch(/^After=.*machmon-broker\.service.*influxdb\.service/m);
+  });
+
+  it('the cloud-init example is valid cloud-config that installs nodejs and runs install.sh from the tarball', () => {
+    const text = readFileSync(path.join(REPO, 'deploy/pi/cloud-init/user-data'), 'utf8');
+    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    const doc = parseYaml(text) as { packages: string[]; write_files: { path: string; permissions: string }[]; runcmd: string[][] };
+    expect(doc.packages).toContain('nodejs');
+    expect(doc.write_files[0]!.permissions).toBe('0600');
+    const run = doc.runcmd.map((c) => c.join(' ')).join('\n');
+    expect(run).toContain('machmon-agent-*.tar.gz');
+    expect(run).toContain('install.sh');
+    // The install command itself is valid sh.
+    for (const c of doc.runcmd) expect(spawnSync('sh', ['-n', '-c', c[2]!]).status).toBe(0);
+    // The last command takes the password out of the boot partition's copy.
+    const copy = path.join(mkdtempSync(path.join(os.tmpdir(), 'machmon-userdata-')), 'user-data');
+    writeFileSync(copy, text);
+    expect(spawnSync('sh', ['-c', doc.runcmd.at(-1)![2]!.replaceAll('/boot/firmware/user-data', copy)]).status).toBe(0);
+    const after = readFileSync(copy, 'utf8');
+    expect(after).not.toContain('change-me');
+    expect((parseYaml(after) as typeof doc).write_files[0]).toBeDefined();
   });
 
   it.runIf(hasAnalyze).each(units)('systemd-analyze verify %s: no error, no warning', (name) => {
