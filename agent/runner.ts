@@ -46,7 +46,7 @@ export function planGroups(config: AgentConfig, collectors: CollectorTable): Gro
   for (const [name, entry] of Object.entries(collectors) as [MetricName, CollectorEntry | undefined][]) {
     if (!entry) continue;
     const override = config.metrics[name];
-    const enabled = override ? override.enabled : entry.defaultEnabled;
+    const enabled = override?.enabled ?? entry.defaultEnabled;
     if (!enabled) continue;
     plan.push({ name, intervalMs: override?.intervalMs ?? entry.defaultIntervalMs ?? config.intervalMs });
   }

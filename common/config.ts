@@ -44,16 +44,22 @@ const brokerSchema = z
   })
   .strict();
 
+/** Per-group settings (agent.metrics.<group>); a group without an entry takes the defaults. */
 const metricOverride = z
   .object({
-    enabled: z.boolean().default(true),
+    /** Unset: the group's default (every group is on by default). */
+    enabled: z.boolean().optional(),
+    /** Unset: the group's default interval, else agent.intervalMs. */
     intervalMs: positiveInt.optional(),
-    /** process: how many processes (top by CPU). */
-    top: positiveInt.optional(),
-    /** logs: at most this many lines per sample. */
-    maxLines: positiveInt.optional(),
   })
   .strict();
+const metricOverrides = {
+  ...(Object.fromEntries(METRIC_NAMES.map((m) => [m, metricOverride.optional()])) as Record<(typeof METRIC_NAMES)[number], z.ZodOptional<typeof metricOverride>>),
+  /** How many processes (top by CPU) per sample. */
+  process: metricOverride.extend({ top: positiveInt.optional() }).strict().optional(),
+  /** At most this many new log lines per sample. */
+  logs: metricOverride.extend({ maxLines: positiveInt.optional() }).strict().optional(),
+};
 
 const agentSchema = z
   .object({
@@ -63,7 +69,7 @@ const agentSchema = z
     system: z.string().optional(),
     intervalMs: positiveInt.default(10_000),
     metrics: z
-      .object(Object.fromEntries(METRIC_NAMES.map((m) => [m, metricOverride.optional()])) as Record<(typeof METRIC_NAMES)[number], z.ZodOptional<typeof metricOverride>>)
+      .object(metricOverrides)
       .strict()
       .prefault({ process: { intervalMs: 30_000, top: 10 }, logs: { enabled: true } }),
     temperature: z
