@@ -4,7 +4,7 @@
 // built-in modules from /usr/share/nodejs: a private mount namespace (`unshare -m`) lays the
 // unpacked folder over /usr/share for the child only (see /work/shared/notes/debian-node18.md).
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -122,5 +122,75 @@ export function debianNode18(): DebianNode {
   };
   const check = self.run(['-p', 'process.version']);
   if (check.status !== 0 || !check.stdout.startsWith('v18.')) fail(`the unpacked node in ${root} does not run`, `${check.stdout}\n${check.stderr}`);
+  return self;
+}
+
+export interface DebianNodeArm64 {
+  readonly debVersion: string;
+  /** Spawns Debian's arm64 node under qemu-user (qemu's -L maps /lib, /usr/share/nodejs… into the unpacked root). */
+  spawn(args: readonly string[], opts?: SpawnOptions): ChildProcess;
+  run(args: readonly string[], opts?: { cwd?: string; timeoutMs?: number }): { status: number | null; stdout: string; stderr: string };
+}
+
+/**
+ * Debian bookworm's arm64 nodejs (what a Pi 3/4/5 with 64-bit Raspberry Pi OS runs) with every
+ * library it needs, and Debian's qemu-aarch64-static, unpacked under CACHE/arm64 once. The arm64
+ * package lists live in a private apt state folder there: the machine's apt is left as it is.
+ */
+export function debianNode18Arm64(): DebianNodeArm64 {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) fail('this is not Linux as root', 'apt-get download needs root.');
+  const dir = path.join(CACHE, 'arm64');
+  const root = path.join(dir, 'root');
+  const qemu = path.join(dir, 'usr/bin/qemu-aarch64-static');
+  const marker = path.join(dir, '.complete');
+  mkdirSync(CACHE, { recursive: true });
+  withLock(dir, () => {
+    if (existsSync(marker)) return;
+    rmSync(dir, { recursive: true, force: true });
+    const apt = path.join(dir, 'apt');
+    for (const d of ['lists/partial', 'cache/archives/partial']) mkdirSync(path.join(apt, d), { recursive: true });
+    writeFileSync(path.join(apt, 'status'), '');
+    const o = [
+      '-o', `Dir::State::Lists=${apt}/lists`, '-o', `Dir::Cache=${apt}/cache`, '-o', `Dir::State::status=${apt}/status`,
+      '-o', 'APT::Architecture=arm64', '-o', 'APT::Architectures::=arm64', '-o', 'Debug::NoLocking=1',
+    ];
+    const up = sh('apt-get', [...o, 'update']);
+    if (up.status !== 0) fail('`apt-get update` of the arm64 package lists failed', up.stderr ?? String(up.error));
+    const version = sh('apt-cache', [...o, 'madison', 'nodejs']).stdout?.split('\n').map((l) => l.split('|')[1]?.trim()).find((v) => v?.startsWith('18.'));
+    if (!version) fail('apt knows no arm64 nodejs 18.x', '');
+    const deps = sh('apt-cache', [...o, 'depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', `nodejs=${version}`]);
+    const names = [...new Set((deps.stdout ?? '').split('\n').filter((l) => l && !l.startsWith(' ') && !l.startsWith('<')).map((l) => l.replace(/:arm64$/, '')))];
+    if (!names.includes('libnode108')) fail('could not resolve the dependencies of arm64 nodejs', deps.stderr ?? '');
+    const debs = path.join(dir, 'debs');
+    mkdirSync(debs, { recursive: true });
+    const pinned = names.map((n) => (n === 'nodejs' || n === 'libnode108' ? `${n}=${version}` : n));
+    const dl = sh('apt-get', [...o, 'download', ...pinned], debs);
+    if (dl.status !== 0) fail('`apt-get download` of arm64 nodejs and its libraries failed', dl.stderr ?? String(dl.error));
+    for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
+      const r = sh('dpkg', ['-x', path.join(debs, deb), root]);
+      if (r.status !== 0) fail(`dpkg -x ${deb} failed`, r.stderr ?? '');
+    }
+    // qemu-user-static for this machine's architecture: only the one emulator is kept.
+    const q = sh('apt-get', ['download', 'qemu-user-static'], debs);
+    if (q.status !== 0) fail('`apt-get download qemu-user-static` failed', q.stderr ?? String(q.error));
+    const qdeb = readdirSync(debs).find((f) => f.startsWith('qemu-user-static_'))!;
+    const x = sh('sh', ['-c', `dpkg --fsys-tarfile "${path.join(debs, qdeb)}" | tar -x -C "${dir}" ./usr/bin/qemu-aarch64-static`]);
+    if (x.status !== 0 || !existsSync(qemu)) fail('qemu-aarch64-static is not in qemu-user-static', x.stderr ?? '');
+    rmSync(debs, { recursive: true, force: true });
+    rmSync(apt, { recursive: true, force: true });
+    writeFileSync(marker, `${version}\n`);
+  });
+  const debVersion = readFileSync(marker, 'utf8').trim();
+  const argv = (args: readonly string[]) => ['-L', root, path.join(root, 'usr/bin/node'), ...args];
+  const self: DebianNodeArm64 = {
+    debVersion,
+    spawn: (args, opts = {}) => spawn(qemu, argv(args), opts),
+    run: (args, opts = {}) => {
+      const r = spawnSync(qemu, argv(args), { cwd: opts.cwd, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
+      return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    },
+  };
+  const check = self.run(['-p', 'process.version + " " + process.arch']);
+  if (check.status !== 0 || !/^v18\.\S+ arm64$/.test(check.stdout.trim())) fail(`arm64 node under ${qemu} does not run`, `${check.stdout}\n${check.stderr}`);
   return self;
 }

@@ -1,0 +1,59 @@
+// The Pi bundle on Debian bookworm's arm64 nodejs (a Pi 3/4/5 with 64-bit Raspberry Pi OS),
+// emulated by qemu-user, against a real broker and ingestor: its readings must be stored.
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildAgent } from './build.js';
+import { debianNode18Arm64, type DebianNodeArm64 } from './debian-node18.js';
+import { captureOutput, exited, startServer, waitForMeasurements, type Server } from './server.js';
+
+const HOST = 'pi-arm64';
+let node: DebianNodeArm64;
+let dir: string;
+let server: Server;
+
+beforeAll(async () => {
+  node = debianNode18Arm64(); // fails with the reason (never skips) when the packages cannot be fetched
+  dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-arm64-'));
+  copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.js'));
+  server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_arm64_${process.pid}`, allowedHosts: ['pi-*'] });
+}, 300_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("agent bundle on Debian's arm64 Node 18 under qemu-user", () => {
+  it('prints its version', () => {
+    const r = node.run([path.join(dir, 'machmon-agent.js'), '--version'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(buildAgent().version);
+  });
+
+  it('publishes readings that the ingestor stores, and stops cleanly on SIGTERM', async () => {
+    const config = path.join(dir, 'agent.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        agent: { brokerUrl: server.brokerUrl, hostname: HOST, password: server.password, intervalMs: 1000, dataDir: path.join(dir, 'agent-data'), latency: { target: '127.0.0.1' } },
+        log: { level: 'info' },
+      }),
+    );
+    const agent = node.spawn([path.join(dir, 'machmon-agent.js'), '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const agentLog = captureOutput(agent);
+    try {
+      const wanted = ['CpusNumber', 'Mem', 'Temperature'];
+      const seen = await waitForMeasurements(server, HOST, wanted, 60_000, () => agent.exitCode === null);
+      const context = `agent log:\n${agentLog()}\nbroker/ingestor log:\n${server.logs()}`;
+      expect(agent.exitCode, context).toBe(null);
+      expect(seen, context).toEqual(expect.arrayContaining(wanted));
+      expect(agentLog()).toContain(`"node":"v18.`);
+      agent.kill('SIGTERM');
+      expect(await exited(agent, 20_000)).toBe(0);
+    } finally {
+      if (agent.exitCode === null) agent.kill('SIGKILL');
+    }
+  }, 120_000);
+});
