@@ -125,7 +125,12 @@ export function debianNode18(): DebianNode {
   return self;
 }
 
-export interface DebianNodeArm64 {
+export type ArmArch = 'arm64' | 'armhf';
+const QEMU: Record<ArmArch, string> = { arm64: 'qemu-aarch64-static', armhf: 'qemu-arm-static' };
+const TRIPLET: Record<ArmArch, string> = { arm64: 'aarch64-linux-gnu', armhf: 'arm-linux-gnueabihf' };
+
+export interface DebianNodeArm {
+  readonly arch: ArmArch;
   readonly debVersion: string;
   /** Spawns Debian's arm64 node under qemu-user (qemu's -L maps /lib, /usr/share/nodejs… into the unpacked root). */
   spawn(args: readonly string[], opts?: SpawnOptions): ChildProcess;
@@ -133,15 +138,16 @@ export interface DebianNodeArm64 {
 }
 
 /**
- * Debian bookworm's arm64 nodejs (what a Pi 3/4/5 with 64-bit Raspberry Pi OS runs) with every
- * library it needs, and Debian's qemu-aarch64-static, unpacked under CACHE/arm64 once. The arm64
- * package lists live in a private apt state folder there: the machine's apt is left as it is.
+ * Debian bookworm's arm64 or armhf nodejs (what a Pi runs with 64-bit or 32-bit Raspberry Pi OS;
+ * Debian's armhf is ARMv7, so this is a Pi 2 or newer) with every library it needs, and Debian's
+ * qemu user-mode emulator, unpacked under CACHE/<arch> once. The foreign package lists live in a
+ * private apt state folder there: the machine's apt is left as it is.
  */
-export function debianNode18Arm64(): DebianNodeArm64 {
+export function debianNode18Arm(arch: ArmArch): DebianNodeArm {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) fail('this is not Linux as root', 'apt-get download needs root.');
-  const dir = path.join(CACHE, 'arm64');
+  const dir = path.join(CACHE, arch);
   const root = path.join(dir, 'root');
-  const qemu = path.join(dir, 'usr/bin/qemu-aarch64-static');
+  const qemu = path.join(dir, 'usr/bin', QEMU[arch]);
   const marker = path.join(dir, '.complete');
   mkdirSync(CACHE, { recursive: true });
   withLock(dir, () => {
@@ -152,20 +158,24 @@ export function debianNode18Arm64(): DebianNodeArm64 {
     writeFileSync(path.join(apt, 'status'), '');
     const o = [
       '-o', `Dir::State::Lists=${apt}/lists`, '-o', `Dir::Cache=${apt}/cache`, '-o', `Dir::State::status=${apt}/status`,
-      '-o', 'APT::Architecture=arm64', '-o', 'APT::Architectures::=arm64', '-o', 'Debug::NoLocking=1',
+      '-o', `APT::Architecture=${arch}`, '-o', `APT::Architectures::=${arch}`, '-o', 'Debug::NoLocking=1',
     ];
-    const up = sh('apt-get', [...o, 'update']);
-    if (up.status !== 0) fail('`apt-get update` of the arm64 package lists failed', up.stderr ?? String(up.error));
+    // One index failing (a mirror mid-sync) is tolerated once the other lists have what is needed.
+    let up = sh('apt-get', [...o, 'update']);
+    if (up.status !== 0) {
+      spawnSync('sleep', ['3']);
+      up = sh('apt-get', [...o, 'update']);
+    }
     const version = sh('apt-cache', [...o, 'madison', 'nodejs']).stdout?.split('\n').map((l) => l.split('|')[1]?.trim()).find((v) => v?.startsWith('18.'));
-    if (!version) fail('apt knows no arm64 nodejs 18.x', '');
+    if (!version) fail(`apt knows no ${arch} nodejs 18.x after \`apt-get update\` of the ${arch} package lists`, up.stderr ?? String(up.error));
     const deps = sh('apt-cache', [...o, 'depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', `nodejs=${version}`]);
-    const names = [...new Set((deps.stdout ?? '').split('\n').filter((l) => l && !l.startsWith(' ') && !l.startsWith('<')).map((l) => l.replace(/:arm64$/, '')))];
-    if (!names.includes('libnode108')) fail('could not resolve the dependencies of arm64 nodejs', deps.stderr ?? '');
+    const names = [...new Set((deps.stdout ?? '').split('\n').filter((l) => l && !l.startsWith(' ') && !l.startsWith('<')).map((l) => l.replace(`:${arch}`, '')))];
+    if (!names.includes('libnode108')) fail(`could not resolve the dependencies of ${arch} nodejs`, deps.stderr ?? '');
     const debs = path.join(dir, 'debs');
     mkdirSync(debs, { recursive: true });
     const pinned = names.map((n) => (n === 'nodejs' || n === 'libnode108' ? `${n}=${version}` : n));
     const dl = sh('apt-get', [...o, 'download', ...pinned], debs);
-    if (dl.status !== 0) fail('`apt-get download` of arm64 nodejs and its libraries failed', dl.stderr ?? String(dl.error));
+    if (dl.status !== 0) fail(`\`apt-get download\` of ${arch} nodejs and its libraries failed`, dl.stderr ?? String(dl.error));
     for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
       const r = sh('dpkg', ['-x', path.join(debs, deb), root]);
       if (r.status !== 0) fail(`dpkg -x ${deb} failed`, r.stderr ?? '');
@@ -174,15 +184,19 @@ export function debianNode18Arm64(): DebianNodeArm64 {
     const q = sh('apt-get', ['download', 'qemu-user-static'], debs);
     if (q.status !== 0) fail('`apt-get download qemu-user-static` failed', q.stderr ?? String(q.error));
     const qdeb = readdirSync(debs).find((f) => f.startsWith('qemu-user-static_'))!;
-    const x = sh('sh', ['-c', `dpkg --fsys-tarfile "${path.join(debs, qdeb)}" | tar -x -C "${dir}" ./usr/bin/qemu-aarch64-static`]);
-    if (x.status !== 0 || !existsSync(qemu)) fail('qemu-aarch64-static is not in qemu-user-static', x.stderr ?? '');
+    const x = sh('sh', ['-c', `dpkg --fsys-tarfile "${path.join(debs, qdeb)}" | tar -x -C "${dir}" ./usr/bin/${QEMU[arch]}`]);
+    if (x.status !== 0 || !existsSync(qemu)) fail(`${QEMU[arch]} is not in qemu-user-static`, x.stderr ?? '');
     rmSync(debs, { recursive: true, force: true });
     rmSync(apt, { recursive: true, force: true });
     writeFileSync(marker, `${version}\n`);
   });
   const debVersion = readFileSync(marker, 'utf8').trim();
-  const argv = (args: readonly string[]) => ['-L', root, path.join(root, 'usr/bin/node'), ...args];
-  const self: DebianNodeArm64 = {
+  // qemu finds the ARM loader in root (-L), but the loader has no ld.so.cache of its own there:
+  // it is told where the libraries are. (Native programs the agent runs skip these ARM files.)
+  const libs = `${root}/lib/${TRIPLET[arch]}:${root}/usr/lib/${TRIPLET[arch]}`;
+  const argv = (args: readonly string[]) => ['-L', root, '-E', `LD_LIBRARY_PATH=${libs}`, path.join(root, 'usr/bin/node'), ...args];
+  const self: DebianNodeArm = {
+    arch,
     debVersion,
     spawn: (args, opts = {}) => spawn(qemu, argv(args), opts),
     run: (args, opts = {}) => {
@@ -191,6 +205,6 @@ export function debianNode18Arm64(): DebianNodeArm64 {
     },
   };
   const check = self.run(['-p', 'process.version + " " + process.arch']);
-  if (check.status !== 0 || !/^v18\.\S+ arm64$/.test(check.stdout.trim())) fail(`arm64 node under ${qemu} does not run`, `${check.stdout}\n${check.stderr}`);
+  if (check.status !== 0 || check.stdout.trim().split(' ')[1] !== (arch === 'armhf' ? 'arm' : 'arm64') || !check.stdout.startsWith('v18.')) fail(`${arch} node under ${qemu} does not run`, `${check.stdout}\n${check.stderr}`);
   return self;
 }

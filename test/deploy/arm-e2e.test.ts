@@ -1,30 +1,32 @@
-// The Pi bundle on Debian bookworm's arm64 nodejs (a Pi 3/4/5 with 64-bit Raspberry Pi OS),
-// emulated by qemu-user, against a real broker and ingestor: its readings must be stored.
+// The Pi bundle on Debian bookworm's ARM builds of Node 18 — arm64 (64-bit Raspberry Pi OS) and
+// armhf (32-bit, ARMv7) — emulated by qemu-user, against a real broker and ingestor: its
+// readings must be stored. (The Pi Zero/1's ARMv6 needs Raspberry Pi OS's own archive, which is
+// not reachable here.)
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildAgent } from './build.js';
-import { debianNode18Arm64, type DebianNodeArm64 } from './debian-node18.js';
+import { debianNode18Arm, type ArmArch, type DebianNodeArm } from './debian-node18.js';
 import { captureOutput, exited, startServer, waitForMeasurements, type Server } from './server.js';
 
-const HOST = 'pi-arm64';
-let node: DebianNodeArm64;
-let dir: string;
-let server: Server;
+describe.each<ArmArch>(['arm64', 'armhf'])("agent bundle on Debian's %s Node 18 under qemu-user", (arch) => {
+  const HOST = `pi-${arch}`;
+  let node: DebianNodeArm;
+  let dir: string;
+  let server: Server;
 
-beforeAll(async () => {
-  node = debianNode18Arm64(); // fails with the reason (never skips) when the packages cannot be fetched
-  dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-arm64-'));
-  copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.js'));
-  server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_arm64_${process.pid}`, allowedHosts: ['pi-*'] });
-}, 300_000);
+  beforeAll(async () => {
+    node = debianNode18Arm(arch); // fails with the reason (never skips) when the packages cannot be fetched
+    dir = mkdtempSync(path.join(os.tmpdir(), `machmon-${arch}-`));
+    copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.js'));
+    server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_${arch}_${process.pid}`, allowedHosts: ['pi-*'] });
+  }, 300_000);
 
-afterAll(async () => {
-  await server?.stop();
-});
+  afterAll(async () => {
+    await server?.stop();
+  });
 
-describe("agent bundle on Debian's arm64 Node 18 under qemu-user", () => {
   it('prints its version', () => {
     const r = node.run([path.join(dir, 'machmon-agent.js'), '--version'], { cwd: dir });
     expect(r.stderr).toBe('');
