@@ -180,9 +180,15 @@ describe('systemd units', () => {
   it("the agent unit's command lines are ones the bundle accepts: first-boot as root, then the agent, on the same config", () => {
     const text = readFileSync(path.join(REPO, 'deploy/systemd/machmon-agent.service'), 'utf8');
     const line = (key: string) => text.split('\n').find((l) => l.startsWith(`${key}=`))!.slice(key.length + 1).split(' ');
-    const pre = line('ExecStartPre');
+    // ExecStartPre=+/bin/sh -c '<only when a boot file exists> exec /usr/bin/node <bundle> first-boot ...'
+    const preLine = text.split('\n').find((l) => l.startsWith('ExecStartPre='))!;
+    expect(preLine.startsWith("ExecStartPre=+/bin/sh -c '")).toBe(true);
+    const preScript = preLine.slice("ExecStartPre=+/bin/sh -c '".length, -1);
+    expect(spawnSync('sh', ['-n', '-c', preScript]).status).toBe(0);
+    for (const f of ['/boot/firmware/machmon.json', '/boot/machmon.json']) expect(preScript).toContain(`[ -e ${f} ]`);
+    const pre = preScript.slice(preScript.indexOf('exec ') + 5, preScript.lastIndexOf(';')).split(' ');
     const start = line('ExecStart');
-    expect(pre.slice(0, 2)).toEqual(['+/usr/bin/node', '/opt/machmon/machmon-agent.js']);
+    expect(pre.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/machmon-agent.js']);
     expect(start.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/machmon-agent.js']);
     const preArgs = parseArgs(pre.slice(2));
     const startArgs = parseArgs(start.slice(2));

@@ -56,13 +56,16 @@ cp "$BOOTCFG" /boot/firmware/machmon.json
 # Booting: what systemd runs for machmon-agent.service.
 unit=/etc/systemd/system/machmon-agent.service
 [ -L /etc/systemd/system/multi-user.target.wants/machmon-agent.service ]
-pre=$(sed -n 's/^ExecStartPre=+//p' "$unit")
+pre=$(sed -n 's/^ExecStartPre=+//p' "$unit")   # /bin/sh -c '...': eval undoes the quoting as systemd does
 start=$(sed -n 's/^ExecStart=//p' "$unit")
 user=$(sed -n 's/^User=//p' "$unit")
 group=$(sed -n 's/^Group=//p' "$unit")
 cd "$(sed -n 's/^WorkingDirectory=//p' "$unit")"
-$pre
+eval "$pre"
 echo "machmon-test: first boot done"
+# An ordinary start (no boot file): the step does nothing and succeeds.
+eval "$pre"
+echo "machmon-test: second start step done"
 exec setpriv --reuid="$user" --regid="$group" --init-groups $start
 `;
 
@@ -83,6 +86,7 @@ describe('a flashed Pi at first boot (install.sh, boot-partition config, the uni
       expect(out()).toContain('installed machmon-agent');
       expect(out()).toContain('no config yet');
       expect(out()).toContain('machmon-test: first boot done');
+      expect(out()).toContain('machmon-test: second start step done');
       expect(seen, context).toEqual(expect.arrayContaining(['CpusNumber', 'Mem']));
 
       // The agent (the namespace's last exec) runs as the machmon user, on Debian's Node 18.
