@@ -2,7 +2,7 @@
 // (with its header) to the on-disk outbox, then publishes it. Readings leave the outbox only
 // when the ingestor confirms them; what stays unconfirmed is re-sent at a bounded rate.
 import path from 'node:path';
-import type { AgentConfig } from '../common/config.js';
+import { readPemFile, type AgentConfig } from '../common/config.js';
 import { decodeConfirm } from '../common/confirm.js';
 import type { Logger } from '../common/log.js';
 import { encodeMetric, type MetricMessages, type MetricName } from '../common/schema.js';
@@ -50,6 +50,7 @@ const MAX_CONFIRM_WARNINGS = 20;
 
 export async function startAgent(config: AgentConfig, rootLog: Logger, opts: AgentOptions = {}): Promise<AgentService> {
   const log = rootLog.child({ component: 'agent' });
+  const ca = config.caFile ? readPemFile('agent.caFile', config.caFile) : undefined;
   const now = opts.now ?? Date.now;
   const paths = opts.paths ?? pathsFromConfig(config);
   const hostname = config.hostname;
@@ -71,7 +72,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
     }
   };
 
-  const publisher = new Publisher({ url: config.brokerUrl, hostname, password: config.password, reconnect: config.reconnect, log: log.child({ part: 'mqtt' }), onConfirm, onConnect: () => replayer.kick() });
+  const publisher = new Publisher({ url: config.brokerUrl, hostname, password: config.password, ca, reconnect: config.reconnect, log: log.child({ part: 'mqtt' }), onConfirm, onConnect: () => replayer.kick() });
   const replayer = new Replayer({
     outbox,
     publisher,

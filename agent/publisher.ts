@@ -11,6 +11,8 @@ export interface PublisherOptions {
   readonly url: string;
   readonly hostname: string;
   readonly password: string;
+  /** CA certificate(s) to trust for mqtts:// (default: the system's). */
+  readonly ca?: Buffer;
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
   readonly log: Logger;
   /** Publishes awaiting their PUBACK at most (beyond: publish() refuses). */
@@ -118,6 +120,7 @@ export class Publisher {
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: statusTopic(hostname), payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
     };
     const c = mqtt.connect(this.opts.url, options);
     this.client = c;

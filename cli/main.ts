@@ -136,6 +136,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     services = await startServices(args.command, config, log);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`machmon ${args.command}: ${err.message}`);
+      return 2;
+    }
     log.fatal({ err }, `${args.command} failed to start`);
     return 1;
   }

@@ -66,6 +66,8 @@ const agentSchema = z
     brokerUrl: z.string().default('mqtt://127.0.0.1:1883'),
     hostname: hostname.default(() => os.hostname()),
     password: nonEmpty,
+    /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
+    caFile: z.string().optional(),
     system: z.string().optional(),
     intervalMs: positiveInt.default(10_000),
     metrics: z
@@ -135,6 +137,8 @@ const ingestorSchema = z
     brokerUrl: z.string().default('mqtt://127.0.0.1:1883'),
     username: hostname.default('ingestor'),
     password: nonEmpty,
+    /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
+    caFile: z.string().optional(),
     clientId: z.string().optional(),
     influx: influxSchema.prefault({}),
     /** Most points per write; a batch is also written flushIntervalMs after its first message. */
@@ -325,5 +329,14 @@ function applyFallbacks(target: JsonObject, fallbacks: JsonObject) {
     } else if (cur === undefined && v !== undefined) {
       target[k] = v;
     }
+  }
+}
+
+/** Reads a PEM file named by a config key; a missing or unreadable file is a ConfigError naming the key. */
+export function readPemFile(key: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
 }

@@ -7,7 +7,7 @@
 //                          +------ PUBACK after the write -----------+--> confirm/stored per host
 import os from 'node:os';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import type { IngestorConfig } from '../common/config.js';
+import { readPemFile, type IngestorConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';
@@ -35,6 +35,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
   const clientId = cfg.clientId ?? `machmon-ingestor-${cfg.username}`;
   const selfHost = os.hostname();
   const stats = new IngestorStats();
+  const ca = cfg.caFile ? readPemFile('ingestor.caFile', cfg.caFile) : undefined;
   const writer = await createInfluxWriter(cfg.influx, log);
 
   const client = mqtt.connect(cfg.brokerUrl, {
@@ -43,6 +44,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     password: cfg.password,
     clean: false,
     protocolVersion: 4,
+    ...(ca ? { ca } : {}),
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     manualConnect: true,
