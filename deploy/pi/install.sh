@@ -48,7 +48,7 @@ START=yes
 ACTION=install
 PURGE=no
 
-need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
+need_arg() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value"; fi; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--broker-url) need_arg "$@"; BROKER_URL=$2; shift ;;
@@ -92,7 +92,7 @@ with_root() { if [ -n "$ROOT" ]; then "$@" --root "$ROOT"; else "$@"; fi; }
 enable_unit() {
 	if systemd_live; then
 		systemctl daemon-reload
-		systemctl enable "$UNIT" >/dev/null 2>&1
+		systemctl enable "$UNIT" >/dev/null 2>&1 || die "systemctl enable $UNIT failed"
 	elif [ -n "$ROOT" ] && command -v systemctl >/dev/null 2>&1 && systemctl --root="$ROOT" enable "$UNIT" >/dev/null 2>&1; then
 		: # offline enable into the image
 	else
@@ -211,7 +211,7 @@ install_agent() {
 
 	if [ "$START" = yes ] && systemd_live; then
 		if [ -f "$CONFIG" ] || [ -f /boot/firmware/machmon.json ] || [ -f /boot/machmon.json ]; then
-			systemctl restart "$UNIT"
+			systemctl restart "$UNIT" || die "$UNIT did not start; see: journalctl -u $UNIT"
 			say "started $UNIT ($(systemctl is-active "$UNIT" || true)); logs: journalctl -u $UNIT -f"
 		fi
 	fi
