@@ -6,11 +6,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { envKeys } from '../../common/config.js';
-import { MACHMON, REPO } from '../helpers/cli.js';
+import { REPO } from '../helpers/cli.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
+import { simulateDockerBuild, type SimulatedImage } from './docker-sim.js';
 
 const DEPLOY = path.join(REPO, 'deploy');
 interface Service { image?: string; build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, unknown>; healthcheck?: unknown }
@@ -112,8 +113,14 @@ describe('Dockerfile (static)', () => {
   });
 });
 
-describe('the compose services without Docker', () => {
+describe('the compose services without Docker, from the image the Dockerfile builds', () => {
   const children: ChildProcess[] = [];
+  let image: SimulatedImage;
+  beforeAll(() => {
+    image = simulateDockerBuild();
+  }, 180_000);
+  /** An absolute path inside the image. */
+  const inImage = (p: string) => path.join(image.root, p);
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   });
@@ -121,7 +128,7 @@ describe('the compose services without Docker', () => {
   /** The service's environment as compose would give it, pointed at loopback ports and temp dirs. */
   function serviceEnv(name: string, vars: Record<string, string>, rewrite: Record<string, string>): Record<string, string> {
     const env: Record<string, string> = {};
-    for (const [k, v] of [...dockerfile.matchAll(/\b(MACHMON_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!] as const)) env[k] = v;
+    for (const [k, v] of Object.entries(image.env)) env[k] = Object.entries(rewrite).reduce((acc, [from, to]) => acc.replace(from, to), v);
     for (const [k, raw] of Object.entries(compose.services[name]!.environment ?? {})) {
       let v = raw.replace(/\$\{(\w+)(?::?[-?]([^}]*))?\}/g, (_, n: string, dflt?: string) => vars[n] ?? (raw.includes(':?') ? '' : dflt ?? ''));
       for (const [from, to] of Object.entries(rewrite)) v = v.replace(from, to);
@@ -130,8 +137,12 @@ describe('the compose services without Docker', () => {
     return env;
   }
 
-  function start(command: string, env: Record<string, string>) {
-    const child = spawn(process.execPath, [MACHMON, command], { cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** The container's process: ENTRYPOINT + the service's command, in the image's WORKDIR. */
+  function start(service: string, env: Record<string, string>) {
+    const [bin, ...entry] = image.entrypoint;
+    expect(bin).toBe('node');
+    const argv = [...entry.map((a) => (a.startsWith('/') ? inImage(a) : a)), ...compose.services[service]!.command!];
+    const child = spawn(process.execPath, argv, { cwd: inImage(image.workdir), env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-8000)));
     child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-8000)));
@@ -140,7 +151,8 @@ describe('the compose services without Docker', () => {
   }
 
   function health(role: string, env: Record<string, string>) {
-    return spawnSync(process.execPath, [path.join(DEPLOY, 'docker/healthcheck.mjs'), role], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
+    const check = /CMD \["node", "([^"]+)"\]/.exec(instructions.find((l) => l.startsWith('HEALTHCHECK '))!)![1]!;
+    return spawnSync(process.execPath, [inImage(check), role], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
   }
 
   async function stop(child: ChildProcess) {
@@ -149,6 +161,16 @@ describe('the compose services without Docker', () => {
     child.kill('SIGTERM');
     return done;
   }
+
+  it('the image holds the CLI, the health check and a runnable build; it runs as a non-root user', () => {
+    expect(existsSync(inImage('/app/dist/cli/main.js'))).toBe(true);
+    expect(existsSync(inImage('/app/deploy/docker/healthcheck.mjs'))).toBe(true);
+    expect(existsSync(inImage('/var/lib/machmon'))).toBe(true);
+    expect(image.user).toBe('node');
+    const help = spawnSync(process.execPath, [inImage('/app/bin/machmon.js'), '--help'], { cwd: inImage('/app'), encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('broker');
+  });
 
   it('broker and ingestor start from the compose environment; the health check follows them', async () => {
     const data = mkdtempSync(path.join(os.tmpdir(), 'machmon-compose-'));
