@@ -23,6 +23,8 @@ Usage: $0 [options]
   --password-file F   read the password from file F (keeps it out of the process list)
   --hostname NAME     MQTT username / host name in the data; default: the machine's hostname
                                                                             (env MACHMON_HOSTNAME)
+  --ca-file FILE      CA certificate for an mqtts:// broker with a private CA: copied to
+                      /etc/machmon/ca.pem and set as agent.caFile
   --bundle FILE       machmon-agent.js to install (default: the one beside this script)
   --node PATH         node binary the unit runs (default: /usr/bin/node)
   --reconfigure       rewrite /etc/machmon/agent.json from the options even if it exists
@@ -41,6 +43,7 @@ ROOT=
 BROKER_URL=${MACHMON_BROKER_URL:-}
 PASSWORD=${MACHMON_PASSWORD:-}
 HOST_NAME=${MACHMON_HOSTNAME:-}
+CA_FILE=
 BUNDLE=$here/machmon-agent.js
 NODE=/usr/bin/node
 RECONFIGURE=no
@@ -55,6 +58,7 @@ while [ $# -gt 0 ]; do
 	--password) need_arg "$@"; PASSWORD=$2; shift ;;
 	--password-file) need_arg "$@"; [ -r "$2" ] || die "cannot read $2"; PASSWORD=$(head -n 1 "$2"); shift ;;
 	--hostname) need_arg "$@"; HOST_NAME=$2; shift ;;
+	--ca-file) need_arg "$@"; [ -r "$2" ] || die "cannot read $2"; CA_FILE=$2; shift ;;
 	--bundle) need_arg "$@"; BUNDLE=$2; shift ;;
 	--node) need_arg "$@"; NODE=$2; shift ;;
 	--root) need_arg "$@"; ROOT=$(cd "$2" && pwd) || die "--root $2 is not a directory"; shift ;;
@@ -151,10 +155,13 @@ ensure_user() {
 # The agent's config as JSON, written by node so that any password is escaped correctly.
 write_config() {
 	tmp=$CONFIG.tmp.$$
-	(umask 077 && MI_URL=$BROKER_URL MI_PASSWORD=$PASSWORD MI_HOST=$HOST_NAME "$JSNODE" -e '
+	ca=
+	[ -n "$CA_FILE" ] && ca=/etc/machmon/ca.pem
+	(umask 077 && MI_URL=$BROKER_URL MI_PASSWORD=$PASSWORD MI_HOST=$HOST_NAME MI_CA=$ca "$JSNODE" -e '
 		const agent = {};
 		if (process.env.MI_URL) agent.brokerUrl = process.env.MI_URL;
 		if (process.env.MI_HOST) agent.hostname = process.env.MI_HOST;
+		if (process.env.MI_CA) agent.caFile = process.env.MI_CA;
 		agent.password = process.env.MI_PASSWORD;
 		process.stdout.write(JSON.stringify({ agent }, null, 2) + "\n");
 	' >"$tmp")
@@ -190,8 +197,12 @@ install_agent() {
 	printf '%s\n' "$version" >"$OPT/VERSION"
 	chmod 0644 "$OPT/VERSION"
 
+	if [ -n "$CA_FILE" ]; then
+		# Public, but only root may replace it (the path is in the config as agent.caFile).
+		install -m 0644 -o 0 -g 0 "$CA_FILE" "$ETC/ca.pem"
+	fi
 	if [ -f "$CONFIG" ] && [ "$RECONFIGURE" = no ]; then
-		[ -n "$PASSWORD$BROKER_URL$HOST_NAME" ] && say "kept $CONFIG as it is (--reconfigure rewrites it from the options)"
+		[ -n "$PASSWORD$BROKER_URL$HOST_NAME$CA_FILE" ] && say "kept $CONFIG as it is (--reconfigure rewrites it from the options)"
 		chown "$UID_N:$GID_N" "$CONFIG"
 		chmod 600 "$CONFIG"
 	elif [ -n "$PASSWORD" ]; then

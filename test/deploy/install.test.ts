@@ -125,6 +125,19 @@ describe('install.sh --root', () => {
     expect(mode(cfgFile)).toBe(0o600);
   });
 
+  it('--ca-file installs the CA for an mqtts broker and points agent.caFile at it', () => {
+    const root = fakeRoot();
+    const ca = path.join(root, 'my-ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const r = install(['--root', root, '--broker-url', 'mqtts://monitor.lan:8883', '--password', 'x', '--ca-file', ca]);
+    expect(r.status, r.out).toBe(0);
+    const installed = path.join(root, 'etc/machmon/ca.pem');
+    expect(readFileSync(installed, 'utf8')).toBe(readFileSync(ca, 'utf8'));
+    expect(mode(installed)).toBe(0o644);
+    expect(JSON.parse(readFileSync(path.join(root, 'etc/machmon/agent.json'), 'utf8')).agent).toEqual({ brokerUrl: 'mqtts://monitor.lan:8883', caFile: '/etc/machmon/ca.pem', password: 'x' });
+    expect(install(['--root', root, '--ca-file', path.join(root, 'missing.pem')]).out).toContain('cannot read');
+  });
+
   it('without a password it installs and waits for the first-boot file', () => {
     const root = fakeRoot();
     const r = install(['--root', root]);
