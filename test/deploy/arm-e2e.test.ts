@@ -2,13 +2,15 @@
 // armhf (32-bit, ARMv7) — emulated by qemu-user, against a real broker and ingestor: its
 // readings must be stored. (The Pi Zero/1's ARMv6 needs Raspberry Pi OS's own archive, which is
 // not reachable here.)
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildAgent } from './build.js';
 import { debianNode18Arm, type ArmArch, type DebianNodeArm } from './debian-node18.js';
 import { captureOutput, exited, startServer, waitForMeasurements, type Server } from './server.js';
+import { removeTempDirs, tempDir } from './tmp.js';
+
+afterAll(removeTempDirs);
 
 describe.each<ArmArch>(['arm64', 'armhf'])("agent bundle on Debian's %s Node 18 under qemu-user", (arch) => {
   const HOST = `pi-${arch}`;
@@ -18,7 +20,7 @@ describe.each<ArmArch>(['arm64', 'armhf'])("agent bundle on Debian's %s Node 18 
 
   beforeAll(async () => {
     node = debianNode18Arm(arch); // fails with the reason (never skips) when the packages cannot be fetched
-    dir = mkdtempSync(path.join(os.tmpdir(), `machmon-${arch}-`));
+    dir = tempDir(`machmon-${arch}-`);
     copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.js'));
     server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_${arch}_${process.pid}`, allowedHosts: ['pi-*'] });
   }, 300_000);

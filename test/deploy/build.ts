@@ -1,9 +1,9 @@
 // Runs `scripts/build-agent.mjs` (what `npm run build:agent` runs) into a temp folder, once per test file.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/cli.js';
+import { tempDir } from './tmp.js';
 
 export interface AgentBuild {
   out: string;
@@ -17,7 +17,7 @@ let cached: AgentBuild | undefined;
 
 export function buildAgent(): AgentBuild {
   if (cached) return cached;
-  const out = mkdtempSync(path.join(os.tmpdir(), 'machmon-agent-build-'));
+  const out = tempDir('machmon-agent-build-');
   const r = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', out], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`build-agent failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };

@@ -1,12 +1,14 @@
 // The Pi bundle (`npm run build:agent`): one file, agent only, Node 18, plus a checked tarball.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/cli.js';
 import { buildAgent, type AgentBuild } from './build.js';
 import { debianNode18, type DebianNode } from './debian-node18.js';
+import { removeTempDirs, tempDir } from './tmp.js';
+
+afterAll(removeTempDirs);
 
 let build: AgentBuild;
 beforeAll(() => {
@@ -76,7 +78,7 @@ describe('agent tarball', () => {
 
   it('checksums verify: the tarball against its .sha256, every file against SHA256SUMS', () => {
     expect(spawnSync('sha256sum', ['-c', `${path.basename(build.tarball)}.sha256`], { cwd: build.out, encoding: 'utf8' }).status).toBe(0);
-    const x = mkdtempSync(path.join(os.tmpdir(), 'machmon-tar-'));
+    const x = tempDir('machmon-tar-');
     expect(spawnSync('tar', ['-xzf', build.tarball, '-C', x]).status).toBe(0);
     const dir = path.join(x, `machmon-agent-${build.version}`);
     const check = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dir, encoding: 'utf8' });
@@ -89,7 +91,7 @@ describe('agent tarball', () => {
   });
 
   it('is reproducible: the same sources give the same tarball', () => {
-    const again = mkdtempSync(path.join(os.tmpdir(), 'machmon-agent-build2-'));
+    const again = tempDir('machmon-agent-build2-');
     const r = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', again], { cwd: REPO, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(readFileSync(path.join(again, path.basename(build.tarball)))).toEqual(readFileSync(build.tarball));
@@ -101,7 +103,7 @@ describe("the bundle on Debian bookworm's Node 18, away from node_modules", () =
   let bundle: string;
   beforeAll(() => {
     node = debianNode18(); // fails (does not skip) with the reason when apt-get download is impossible
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-bundle-alone-'));
+    const dir = tempDir('machmon-bundle-alone-');
     bundle = path.join(dir, 'machmon-agent.js');
     copyFileSync(build.bundle, bundle);
   }, 180_000);

@@ -3,7 +3,7 @@
 // config schema or Grafana's provisioning — and the broker and ingestor start from exactly
 // the compose environment as plain processes, with the image's health check passing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,6 +12,9 @@ import { envKeys } from '../../common/config.js';
 import { REPO } from '../helpers/cli.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { simulateDockerBuild, type SimulatedImage } from './docker-sim.js';
+import { removeTempDirs, tempDir } from './tmp.js';
+
+afterAll(removeTempDirs);
 
 const DEPLOY = path.join(REPO, 'deploy');
 interface Service { image?: string; build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, unknown>; healthcheck?: unknown }
@@ -173,7 +176,7 @@ describe('the compose services without Docker, from the image the Dockerfile bui
   });
 
   it('broker and ingestor start from the compose environment; the health check follows them', async () => {
-    const data = mkdtempSync(path.join(os.tmpdir(), 'machmon-compose-'));
+    const data = tempDir('machmon-compose-');
     const port = await freePort();
     const influx = new URL(inject('influxUrl'));
     const vars = { MACHMON_PASSWORD: 'compose-test-password', MACHMON_ALLOWED_HOSTS: 'pi-*' };

@@ -4,10 +4,10 @@
 // node_modules, installed from the same lock file; `npm prune` is skipped). An instruction it
 // does not know fails the build, so the Dockerfile and this simulation cannot drift apart.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/cli.js';
+import { tempDir } from './tmp.js';
 
 export interface SimulatedImage {
   /** The final stage's root folder; image paths such as /app map to path.join(root, 'app'). */
@@ -31,7 +31,7 @@ function instructions(text: string): string[] {
 
 export function simulateDockerBuild(dockerfile = path.join(REPO, 'deploy/Dockerfile'), context = REPO): SimulatedImage {
   const ignored = readFileSync(`${dockerfile}.dockerignore`, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const base = mkdtempSync(path.join(os.tmpdir(), 'machmon-image-'));
+  const base = tempDir('machmon-image-');
   const args: Record<string, string> = {};
   const stages: Stage[] = [];
   let env: Record<string, string> = {};

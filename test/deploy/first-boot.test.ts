@@ -1,14 +1,16 @@
 // First boot from a flashed card: the boot partition's machmon.json becomes /etc/machmon/agent.json.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../deploy/pi/agent-entry.js';
 import { adoptBootConfig, lookupUser, normalizeBootConfig } from '../../deploy/pi/first-boot.js';
+import { removeTempDirs, tempDir } from './tmp.js';
+
+afterAll(removeTempDirs);
 
 /** A card's two possible boot folders and an /etc, in a temp dir. */
 function card() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-firstboot-'));
+  const dir = tempDir('machmon-firstboot-');
   const firmware = path.join(dir, 'boot/firmware');
   mkdirSync(firmware, { recursive: true });
   return {

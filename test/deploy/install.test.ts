@@ -2,29 +2,31 @@
 // the system user and its groups, the unit and its enablement; upgrade keeps the config;
 // --uninstall and --purge. The units are checked with `systemd-analyze verify` where it exists.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.js';
 import { parseArgs as parseCliArgs } from '../../cli/main.js';
 import { parseArgs } from '../../deploy/pi/agent-entry.js';
 import { parse as parseYaml } from 'yaml';
 import { REPO } from '../helpers/cli.js';
 import { buildAgent, type AgentBuild } from './build.js';
+import { removeTempDirs, tempDir } from './tmp.js';
+
+afterAll(removeTempDirs);
 
 let build: AgentBuild;
 let pkg: string; // the unpacked tarball folder
 beforeAll(() => {
   build = buildAgent();
-  const x = mkdtempSync(path.join(os.tmpdir(), 'machmon-install-pkg-'));
+  const x = tempDir('machmon-install-pkg-');
   expect(spawnSync('tar', ['-xzf', build.tarball, '-C', x]).status).toBe(0);
   pkg = path.join(x, `machmon-agent-${build.version}`);
 });
 
 /** A minimal target system: account files with a gpio and an adm group, but no video group. */
 function fakeRoot(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'machmon-root-'));
+  const root = tempDir('machmon-root-');
   mkdirSync(path.join(root, 'etc'));
   const w = (f: string, s: string, mode = 0o644) => writeFileSync(path.join(root, 'etc', f), s, { mode });
   w('passwd', 'root:x:0:0:root:/root:/bin/bash\npi:x:1000:1000::/home/pi:/bin/bash\n');
@@ -106,7 +108,7 @@ describe('install.sh --root', () => {
     const before = readFileSync(cfgFile, 'utf8');
 
     // A newer release: same layout, new version and bundle.
-    const newer = mkdtempSync(path.join(os.tmpdir(), 'machmon-newer-'));
+    const newer = tempDir('machmon-newer-');
     cpSync(pkg, newer, { recursive: true });
     writeFileSync(path.join(newer, 'VERSION'), '9.9.9\n');
     writeFileSync(path.join(newer, 'machmon-agent.js'), '// newer\n', { flag: 'a' });
@@ -234,7 +236,7 @@ describe('systemd units', () => {
     // The install command itself is valid sh.
     for (const c of doc.runcmd) expect(spawnSync('sh', ['-n', '-c', c[2]!]).status).toBe(0);
     // The last command takes the password out of the boot partition's copy.
-    const copy = path.join(mkdtempSync(path.join(os.tmpdir(), 'machmon-userdata-')), 'user-data');
+    const copy = path.join(tempDir('machmon-userdata-'), 'user-data');
     writeFileSync(copy, text);
     expect(spawnSync('sh', ['-c', doc.runcmd.at(-1)![2]!.replaceAll('/boot/firmware/user-data', copy)]).status).toBe(0);
     const after = readFileSync(copy, 'utf8');

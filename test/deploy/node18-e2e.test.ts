@@ -2,14 +2,14 @@
 // machmon CLI on this machine's Node) and a real influxd; the bundle runs from a folder with no
 // node_modules (so the optional native onoff is absent although a GPIO sensor is configured),
 // and its readings must be stored, tagged with its hostname.
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { influxRows } from '../helpers/influxd.js';
 import { buildAgent } from './build.js';
 import { debianNode18, type DebianNode } from './debian-node18.js';
 import { captureOutput, exited, startServer, waitForMeasurements, type Server } from './server.js';
+import { removeTempDirs, tempDir } from './tmp.js';
 
 const HOST = 'pi-node18';
 let node: DebianNode;
@@ -18,13 +18,14 @@ let server: Server;
 
 beforeAll(async () => {
   node = debianNode18(); // fails with the reason (never skips) when apt-get download is impossible
-  dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-n18-'));
+  dir = tempDir('machmon-n18-');
   copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.js'));
   server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_n18_${process.pid}`, allowedHosts: ['pi-*'] });
 }, 240_000);
 
 afterAll(async () => {
   await server?.stop();
+  removeTempDirs();
 });
 
 describe("agent bundle on Debian's Node 18 against a real broker and ingestor", () => {

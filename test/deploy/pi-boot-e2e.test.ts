@@ -7,13 +7,13 @@
 // not applied: there is no systemd here). The readings must reach InfluxDB through a real broker
 // and ingestor, and the boot partition must no longer hold the password.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildAgent, type AgentBuild } from './build.js';
 import { debianNode18, SHARE_OVERLAY, type DebianNode } from './debian-node18.js';
 import { captureOutput, exited, startServer, waitForMeasurements, type Server } from './server.js';
+import { removeTempDirs, tempDir } from './tmp.js';
 
 const HOST = 'pi-firstboot';
 let node: DebianNode;
@@ -25,7 +25,7 @@ let server: Server;
 beforeAll(async () => {
   node = debianNode18();
   build = buildAgent();
-  dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-piboot-'));
+  dir = tempDir('machmon-piboot-');
   expect(spawnSync('tar', ['-xzf', build.tarball, '-C', dir]).status).toBe(0);
   pkg = path.join(dir, `machmon-agent-${build.version}`);
   server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_boot_${process.pid}`, allowedHosts: ['pi-*'] });
@@ -33,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  removeTempDirs();
 });
 
 // $T: overlay upper/work dirs; $R: Debian node root; $W: node wrapper; $PKG: unpacked tarball; $BOOTCFG: the card's file.
