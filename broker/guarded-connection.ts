@@ -1,12 +1,18 @@
 // The stream Aedes sees instead of the raw socket (TCP, TLS or WebSocket). Incoming bytes
 // pass the MQTT framer first, so an oversize or malformed packet drops the connection
-// before Aedes buffers it. Outgoing bytes are handed to the socket at once and Aedes is
-// never told to wait: a client that stops reading only fills its own socket buffer, and
-// once that holds more than maxOutgoingBufferBytes the client is dropped. One such client
-// therefore never holds up delivery to the others (Aedes would otherwise wait for its
-// 'drain' with a slot of its shared delivery concurrency).
+// before Aedes buffers it.
+// Outgoing: while the client keeps up, bytes go to the socket and Aedes goes on at once.
+// When the socket backs up, this connection waits for its 'drain', but at most
+// DRAIN_WAIT_MS: enough to pace a client through its queued backlog (a persistent session
+// coming back), too short for one client that stops reading to hold Aedes' shared
+// delivery slots (Aedes would wait up to its drainTimeout, stalling everyone). What such a
+// client does not read piles up here and in its socket; beyond maxOutgoingBufferBytes the
+// client is dropped.
 import { Duplex } from 'node:stream';
 import { MqttFramer, type FrameProblem } from './mqtt-framer.js';
+
+/** Longest a write waits for a backed-up socket to drain before Aedes may go on. */
+export const DRAIN_WAIT_MS = 100;
 
 export type ConnectionProblem = FrameProblem | { kind: 'slow_consumer'; bufferedBytes: number };
 
@@ -31,7 +37,7 @@ export class GuardedConnection extends Duplex {
 
   constructor(socket: Duplex, remote: { address?: string; port?: number }, opts: GuardOptions) {
     // A whole packet fits under the write high-water mark, so Aedes does not wait for a
-    // 'drain' per large packet; the real bound is maxOutgoingBufferBytes on the socket.
+    // 'drain' per large packet; the real bound is maxOutgoingBufferBytes.
     super({ allowHalfOpen: false, writableHighWaterMark: Math.min(opts.maxOutgoingBufferBytes, opts.maxRemainingLength + 5) });
     this.#socket = socket;
     this.#opts = opts;
@@ -55,21 +61,37 @@ export class GuardedConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (!this.#socket.destroyed) {
-      this.#socket.write(chunk);
-      this.#checkBacklog();
-    }
-    cb();
+    this._writev([{ chunk }], cb);
   }
 
+  /** Gets everything queued since the last call at once, so a paced connection catches up in one go. */
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
-    if (!this.#socket.destroyed) {
-      this.#socket.cork();
-      for (const { chunk } of chunks) this.#socket.write(chunk);
-      this.#socket.uncork();
-      this.#checkBacklog();
+    const socket = this.#socket;
+    if (socket.destroyed) return cb();
+    let ok = true;
+    let bytes = 0;
+    socket.cork();
+    for (const { chunk } of chunks) {
+      ok = socket.write(chunk);
+      bytes += chunk.length;
     }
-    cb();
+    socket.uncork();
+    // Unsent bytes: in the socket, plus what waits here beyond the chunks just handed on.
+    const backlog = socket.writableLength + this.writableLength - bytes;
+    if (backlog > this.#opts.maxOutgoingBufferBytes) {
+      this.#fail({ kind: 'slow_consumer', bufferedBytes: backlog });
+      return cb();
+    }
+    if (ok) return cb();
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('drain', done);
+      socket.off('close', done);
+      cb();
+    };
+    const timer = setTimeout(done, DRAIN_WAIT_MS);
+    socket.once('drain', done);
+    socket.once('close', done);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -80,11 +102,6 @@ export class GuardedConnection extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.#socket.destroy();
     cb(err);
-  }
-
-  #checkBacklog() {
-    const buffered = this.#socket.writableLength;
-    if (buffered > this.#opts.maxOutgoingBufferBytes) this.#fail({ kind: 'slow_consumer', bufferedBytes: buffered });
   }
 
   #fail(problem: ConnectionProblem) {

@@ -2,7 +2,9 @@
 // ingestor's: clean=false, fixed client id) survive a restart of the broker.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
+import { generate } from 'mqtt-packet';
 import { afterAll, expect, it } from 'vitest';
 import { startBroker } from '../../broker/main.js';
 import { MachmonError } from '../../common/errors.js';
@@ -73,5 +75,41 @@ it('refuses to start on a port in use and leaves its session store closed', asyn
   } finally {
     await first.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('paces a queued backlog to a returning session that reads slowly, instead of dropping it as a slow consumer', { timeout: 30_000 }, async () => {
+  const tb = await startTestBroker({ maxOutgoingBufferBytes: 512 * 1024 });
+  const clientId = 'machmon-ingestor-backlog';
+  const connectBytes = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId, keepalive: 0, username: 'ingestor', password: Buffer.from(PASSWORD) });
+  try {
+    const first = await connect(tb.url, 'ingestor', PASSWORD, { clientId, clean: false });
+    await first.subscribeAsync('machmon/+/+', { qos: 1 });
+    await first.endAsync();
+    const agent = await connect(tb.url, 'pi-1', PASSWORD);
+    const count = 200;
+    const payload = Buffer.alloc(32 * 1024, 0x6c);
+    for (let i = 0; i < count; i++) await agent.publishAsync('machmon/pi-1/logs', payload, { qos: 1 }); // 6.25 MiB queued
+    await agent.endAsync();
+    await sleep(300);
+
+    // The session comes back on a raw socket that reads one chunk per 5 ms: slower than the broker can send.
+    const socket = net.connect(tb.broker.port, '127.0.0.1');
+    let received = 0;
+    let closed = false;
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+      socket.pause();
+      setTimeout(() => socket.resume(), 5);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => (closed = true));
+    socket.write(connectBytes);
+    await until(() => received >= count * payload.length || closed, 'the whole backlog or a drop', 25_000);
+    expect(tb.broker.refusals.slow_consumer).toBe(0);
+    expect(closed).toBe(false);
+    socket.destroy();
+  } finally {
+    await tb.stop();
   }
 });
