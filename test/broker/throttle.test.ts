@@ -64,7 +64,7 @@ describe('AuthThrottle', () => {
 describe('a burst of 200 wrong passwords from one address', () => {
   let tb: TestBroker;
   beforeAll(async () => {
-    tb = await startTestBroker({ authThrottle: { baseDelayMs: 5, maxDelayMs: 600, halfLifeMs: 60_000, summaryIntervalMs: 400 } });
+    tb = await startTestBroker({ authThrottle: { baseDelayMs: 5, maxDelayMs: 1000, halfLifeMs: 60_000, summaryIntervalMs: 400 } });
   });
   afterAll(async () => {
     await tb?.stop();
@@ -81,7 +81,7 @@ describe('a burst of 200 wrong passwords from one address', () => {
         durations.push(Date.now() - t0);
       }
     };
-    const burst = Promise.all(Array.from({ length: 40 }, worker));
+    const burst = Promise.all(Array.from({ length: 50 }, worker));
 
     await until(() => durations.length >= 60, 'the burst under way', 20_000);
     const t0 = Date.now();
@@ -93,9 +93,9 @@ describe('a burst of 200 wrong passwords from one address', () => {
     expect(tb.broker.refusals.bad_password).toBe(200);
     // Slowed: the first refusal waited baseDelayMs (see its log line below), the late ones the cap.
     const late = durations.slice(-50).sort((a, b) => a - b)[25]!;
-    expect(late).toBeGreaterThanOrEqual(580);
+    expect(late).toBeGreaterThanOrEqual(980);
     // A success is never delayed by the throttle (what it takes here is the busy process, not the cap).
-    expect(goodMs).toBeLessThan(300);
+    expect(goodMs).toBeLessThan(600);
 
     await sleep(900); // two summary intervals: one summary, then the burst ends
     const refused = tb.lines.filter((l) => l.msg === 'login refused');
@@ -103,7 +103,7 @@ describe('a burst of 200 wrong passwords from one address', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ address: '127.0.0.1', reason: 'bad_password', username: 'raspberrypi', delayMs: 5 });
     expect(summaries.length).toBeGreaterThanOrEqual(1);
-    expect(summaries.length).toBeLessThanOrEqual(15); // one per 400 ms while it lasted, not 199
+    expect(summaries.length).toBeLessThanOrEqual(20); // one per 400 ms while it lasted, not 199
     expect(summaries.reduce((n, l) => n + (l.failures as number), 0)).toBe(199);
     expect(JSON.stringify(tb.lines)).not.toContain('guess');
   });
