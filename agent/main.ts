@@ -16,7 +16,6 @@ import { pathsFromConfig, type Paths } from './paths.js';
 import { Publisher } from './publisher.js';
 import { Replayer } from './replay.js';
 import { Runner, type CollectorTable } from './runner.js';
-import { realSi, type SiSource } from './si-source.js';
 import { detectSystem } from './system.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -25,7 +24,6 @@ export interface AgentOptions {
   readonly collectors?: CollectorTable;
   readonly now?: () => number;
   readonly paths?: Paths;
-  readonly si?: SiSource;
 }
 
 export interface AgentStats {
@@ -95,7 +93,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
   const runner: Runner = new Runner({
     config,
     collectors: table.agentHealth ? table : { ...table, agentHealth: health },
-    context: { config, paths, si: opts.si ?? realSi },
+    context: { config, paths },
     log,
     onReading: record,
     now,

@@ -3,7 +3,6 @@ import type { AgentConfig } from '../../common/config.js';
 import type { Logger } from '../../common/log.js';
 import type { MetricMessages, MetricName } from '../../common/schema.js';
 import type { Paths } from '../paths.js';
-import type { SiSource } from '../si-source.js';
 
 /** A reading without its header; the runner adds the header (hostname, time, seq...). */
 export type Reading<M extends MetricName> = Omit<MetricMessages[M], 'header'>;
@@ -11,7 +10,6 @@ export type Reading<M extends MetricName> = Omit<MetricMessages[M], 'header'>;
 export interface CollectorContext {
   readonly config: AgentConfig;
   readonly paths: Paths;
-  readonly si: SiSource;
   /** Child logger bound to the collector's name. */
   readonly log: Logger;
 }

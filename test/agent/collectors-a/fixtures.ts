@@ -9,7 +9,6 @@ import pino from 'pino';
 import { loadConfig } from '../../../common/config.js';
 import type { CollectorContext } from '../../../agent/collectors/types.js';
 import { makePaths } from '../../../agent/paths.js';
-import { realSi } from '../../../agent/si-source.js';
 
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/proc');
 
@@ -40,7 +39,7 @@ export function context(root: string, agent: Record<string, unknown> = {}): { ct
     },
   });
   const config = loadConfig({ raw: { agent: { password: 'x', hostname: 'pi-test', rootDir: root, ...agent } }, sections: ['agent'], env: {} }).agent!;
-  return { ctx: { config, paths: makePaths(root), si: realSi, log: pino({ level: 'debug' }, sink) }, lines };
+  return { ctx: { config, paths: makePaths(root), log: pino({ level: 'debug' }, sink) }, lines };
 }
 
 /** Device lines of an iostat -d report: name -> numeric columns. */

@@ -8,7 +8,6 @@ import pino from 'pino';
 import { loadConfig, type AgentConfig } from '../../../common/config.js';
 import type { CollectorContext } from '../../../agent/collectors/types.js';
 import { pathsFromConfig } from '../../../agent/paths.js';
-import { realSi } from '../../../agent/si-source.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SYS_FIXTURES = path.resolve(here, '../../fixtures/sys');
@@ -37,7 +36,7 @@ export function agentConfig(agent: Record<string, unknown> = {}): AgentConfig {
 export function makeCtx(agent: Record<string, unknown> = {}) {
   const config = agentConfig(agent);
   const captured = captureLog();
-  const ctx: CollectorContext = { config, paths: pathsFromConfig(config), si: realSi, log: captured.log };
+  const ctx: CollectorContext = { config, paths: pathsFromConfig(config), log: captured.log };
   return { ctx, ...captured };
 }
 

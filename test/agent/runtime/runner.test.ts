@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NoDataError } from '../../../agent/collectors/types.js';
 import { makePaths } from '../../../agent/paths.js';
-import { realSi } from '../../../agent/si-source.js';
 import { planGroups, Runner, type CollectorTable, type ReadingSink } from '../../../agent/runner.js';
 import { silentLogger, type Logger } from '../../../common/log.js';
 import { COLLECTORS } from '../../../agent/collectors/index.js';
@@ -18,7 +17,7 @@ function startRunner(collectors: CollectorTable, o: { config?: Parameters<typeof
   const runner = new Runner({
     config,
     collectors,
-    context: { config, paths: makePaths('/'), si: realSi },
+    context: { config, paths: makePaths('/') },
     log: o.log ?? silentLogger,
     onReading: o.onReading ?? ((metric, reading, t) => readings.push({ metric, reading, t })),
   });
