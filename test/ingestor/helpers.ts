@@ -1,44 +1,11 @@
 // Shared pieces of the ingestor tests: a real Aedes broker on a random loopback port, real
 // MQTT.js publishers, an ingestor config, and bounded waiting.
-import net from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { loadConfig, type IngestorConfig } from '../../common/config.js';
 import { encodeMetric, type MetricMessages, type MetricName } from '../../common/schema.js';
 import { metricTopic } from '../../common/topics.js';
 
-export interface TestBroker {
-  readonly url: string;
-  readonly port: number;
-  readonly aedes: Aedes;
-  close(): Promise<void>;
-}
-
-/** A plain Aedes (in-memory persistence, no auth) on 127.0.0.1, random port unless given. */
-export async function startBroker(port = 0): Promise<TestBroker> {
-  const aedes = await Aedes.createBroker();
-  const server = net.createServer(aedes.handle as (socket: net.Socket) => void);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const actual = (server.address() as net.AddressInfo).port;
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  return {
-    url: `mqtt://127.0.0.1:${actual}`,
-    port: actual,
-    aedes,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => aedes.close(() => r()));
-    },
-  };
-}
+export { startPlainBroker as startBroker, type PlainBroker as TestBroker } from '../helpers/aedes.js';
 
 export async function connectClient(url: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
   const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 200, ...opts });
