@@ -42,8 +42,14 @@ export class InfluxV1Writer implements InfluxWriter {
     const r = await this.call(`${this.url}/query?${new URLSearchParams({ q })}`, '', q.split(' ').slice(0, 2).join(' '));
     const text = await r.text();
     if (!r.ok) throw new InfluxUnavailableError(`${q}: HTTP ${r.status} ${text.trim().slice(0, 300)}`);
-    const body = JSON.parse(text) as { results?: { error?: string; series?: { columns: string[]; values?: unknown[][] }[] }[] };
-    const res = body.results?.[0];
+    let body: { results?: { error?: string; series?: { columns: string[]; values?: unknown[][] }[] }[] };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new InfluxUnavailableError(`${q}: the answer is not InfluxDB's JSON (is this InfluxDB?): ${text.trim().slice(0, 120)}`);
+    }
+    if (!body || !Array.isArray(body.results)) throw new InfluxUnavailableError(`${q}: the answer has no "results" list (is this InfluxDB?): ${text.trim().slice(0, 120)}`);
+    const res = body.results[0];
     if (res?.error) throw new InfluxUnavailableError(`${q}: ${res.error}`);
     return (res?.series ?? []).map((s) => ({ columns: s.columns, values: s.values ?? [] }));
   }
@@ -51,11 +57,16 @@ export class InfluxV1Writer implements InfluxWriter {
   async write(lines: readonly string[]): Promise<WriteResult> {
     if (lines.length === 0) return { refusedLines: 0 };
     const r = await this.call(this.writePath, lines.join('\n'), '');
-    if (r.status === 204 || r.status === 200) {
+    if (r.status === 204) {
       await r.arrayBuffer();
       return { refusedLines: 0 };
     }
     const text = (await r.text()).trim();
+    // InfluxDB answers a stored write with 204 and nothing else: any other 2xx is something
+    // that is not InfluxDB (a proxy page, another service on the port) and proves nothing.
+    if (r.status >= 200 && r.status < 300) {
+      throw new InfluxUnavailableError(`HTTP ${r.status} instead of InfluxDB's 204 (is this InfluxDB?): ${text.slice(0, 120)}`);
+    }
     let message = text;
     try {
       message = (JSON.parse(text) as { error?: string }).error ?? text;
