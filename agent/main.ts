@@ -85,6 +85,8 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
     const message = { ...reading, header: { hostname, system, sampleTimeMs, seq, agentVersion: AGENT_VERSION } } as MetricMessages[M];
     const payload = encodeMetric(metric, message);
     outbox.append(seq, metric, sampleTimeMs, payload);
+    // What was sampled, for an audit against what got stored (the fault suite counts these).
+    log.debug({ seq, metric, sampleTimeMs }, 'reading recorded');
     if (publisher.publish(metricTopic(hostname, metric), payload)) outbox.markSent(seq, now());
   };
 
