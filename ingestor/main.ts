@@ -105,6 +105,8 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
   const subscribed = new Promise<void>((r) => (resolveSubscribed = r));
   let everConnected = false;
   client.on('connect', (connack) => {
+    // PUBACKs and confirmations are small: without TCP_NODELAY, Nagle holds them back.
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     log.info({ broker: cfg.brokerUrl, clientId, sessionPresent: connack.sessionPresent }, everConnected ? 'reconnected to broker' : 'connected to broker');
     everConnected = true;
     if (connack.sessionPresent) {
