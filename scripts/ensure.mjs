@@ -22,10 +22,14 @@ export const PACKAGES = {
     ['victoria-metrics', 'victoria-metrics'],
     // The broker's TLS listener is tested with a self-signed certificate made at test time.
     ['openssl', 'openssl'],
+    // The fleet load generator (test/scale) is tested against Debian's mosquitto broker.
+    ['mosquitto', 'mosquitto'],
   ],
   bench: [
     ['influxd', 'influxdb'],
     ['mosquitto', 'mosquitto'],
+    // `npm run bench -- agent` compares the agent with node_exporter scraped once a second.
+    ['prometheus-node-exporter', 'prometheus-node-exporter'],
   ],
 };
 

@@ -16,12 +16,13 @@ const REQUIRED = [
   ['mosquitto_pub', 'mosquitto-clients'],
   ['victoria-metrics', 'victoria-metrics'],
   ['openssl', 'openssl'],
+  ['mosquitto', 'mosquitto'],
 ];
 
 let influxd: Influxd | undefined;
 
 export async function setup(project: TestProject) {
-  const missing = REQUIRED.filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0).map(([, pkg]) => pkg);
+  const missing = REQUIRED.filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`]).status !== 0).map(([, pkg]) => pkg);
   if (missing.length) {
     throw new Error(`tests need ${[...new Set(missing)].join(', ')}: run \`npm test\` as root (it installs them) or \`sudo apt-get install -y ${[...new Set(missing)].join(' ')}\``);
   }
