@@ -238,6 +238,7 @@ describe('faults: every reading sampled is stored exactly once', () => {
     });
     const cutEnd = Date.now();
     const caughtUp = await waitStored(cutEnd - 2000, 90_000);
+    await sleep(5000); // a few more AgentHealth points, for the timeline of the cut
 
     // Stop sampling; then let each agent send what its outbox still holds, sampling nothing.
     await Promise.all([...agents.values()].map((a) => a.signal('SIGTERM')));
