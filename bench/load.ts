@@ -128,7 +128,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (const w of all) w.first = sampleProc(w.proc.pid!);
 
     const t0 = Date.now();
-    const connectTimeout = 60_000 + (o.agents / (o.connectPerSecond ?? 2000)) * 3000;
+    // The embedded broker admits ~135 connections/s here (each stores a session in LevelDB): allow 30 ms per agent.
+    const connectTimeout = 60_000 + o.agents * 30;
     const connectedAll = await Promise.all(all.map(async (w) => {
       const p = waitFor<{ connected: number; failures: number }>(w, 'connected', connectTimeout);
       w.proc.send({ type: 'connect' });

@@ -103,3 +103,10 @@ export async function startRedis(dir: string, name = 'redis'): Promise<Server> {
   await until('listening', child, () => portOpen(port), 15_000);
   return { ...child, port };
 }
+
+/** Debian's mosquitto with a complete config file of its own (e.g. one from `machmon mosquitto-config`) that listens on `port`. */
+export async function startMosquittoWithConf(dir: string, conf: string, port: number, name = 'mosquitto'): Promise<Server> {
+  const child = startChild(name, binary('mosquitto'), ['-c', conf], path.join(dir, `${name}.log`));
+  await until('listening', child, () => portOpen(port), 15_000);
+  return { ...child, port };
+}
