@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
+import mqemitterRedis from 'mqemitter-redis';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { BrokerConfig } from '../common/config.js';
 import { MachmonError } from '../common/errors.js';
@@ -23,6 +24,7 @@ import { createAuthenticateHooks } from './hooks/authenticate.js';
 import { createAuthorizeForward } from './hooks/authorize-forward.js';
 import { createAuthorizePublish } from './hooks/authorize-publish.js';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.js';
+import { RedisPersistence } from './redis-persistence.js';
 import { addressOf, newRefusals, RefusedError, type Refusals } from './refusals.js';
 
 /**
@@ -49,8 +51,9 @@ export interface Broker extends Service {
  * LevelDB) before it is emitted, so in a burst a later one overtakes it and the check drops
  * the overtaken one for every subscriber online, after its PUBACK (moscajs/aedes#955, #994;
  * about 5 % of a 2000-message burst, test/faults/broker-burst.test.ts). The check is for
- * clusters, which this broker is not; without it a client whose subscriptions overlap gets
- * a copy per matching subscription, which MQTT 3.1.1 allows (3.3.5) and the idempotent
+ * clusters, but with broker.cluster the same overtaking happens, so it stays off there too
+ * (a reading a node delivers twice is an idempotent rewrite); without it a client whose
+ * subscriptions overlap gets a copy per matching subscription, which MQTT 3.1.1 allows (3.3.5) and the idempotent
  * pipeline takes in its stride.
  */
 const NO_DEDUPE: object = new Proxy({}, { get: () => undefined, set: () => true });
@@ -67,16 +70,25 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const identities = new WeakMap<Client, Identity>();
   const throttle = new AuthThrottle(cfg.authThrottle, log);
 
-  const dbDir = path.resolve(cfg.dataDir, 'sessions');
-  const db = new Level<string, Buffer>(dbDir);
-  try {
-    mkdirSync(path.dirname(dbDir), { recursive: true });
-    await db.open();
-  } catch (err) {
-    throttle.stop();
-    throw new MachmonError('BROKER_START_FAILED', `broker: cannot open its session store ${dbDir} (another broker using this dataDir?): ${String((err as Error).cause ?? err)}`, { cause: err });
+  // broker.cluster: sessions, retained messages and the routing between brokers in Redis
+  // (several `machmon broker` behind one name); else sessions in LevelDB under dataDir.
+  let persistence: AsyncLevelPersistence | RedisPersistence;
+  let mq: ReturnType<typeof mqemitterRedis> | undefined;
+  if (cfg.cluster) {
+    persistence = new RedisPersistence({ ...redisOptions(cfg.cluster.redisUrl), maxSessionDelivery: cfg.cluster.maxSessionDelivery });
+    mq = mqemitterRedis({ connectionString: cfg.cluster.redisUrl });
+  } else {
+    const dbDir = path.resolve(cfg.dataDir, 'sessions');
+    const db = new Level<string, Buffer>(dbDir);
+    try {
+      mkdirSync(path.dirname(dbDir), { recursive: true });
+      await db.open();
+    } catch (err) {
+      throttle.stop();
+      throw new MachmonError('BROKER_START_FAILED', `broker: cannot open its session store ${dbDir} (another broker using this dataDir?): ${String((err as Error).cause ?? err)}`, { cause: err });
+    }
+    persistence = new AsyncLevelPersistence(db);
   }
-  const persistence = new AsyncLevelPersistence(db);
 
   /** Aedes' connected clients by id (not in its typings), for the takeover check in authenticate. */
   const connected: { clients?: Record<string, Client | undefined> } = {};
@@ -92,6 +104,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   });
   const broker = await Aedes.createBroker({
     persistence,
+    ...(mq ? { mq } : {}),
     connectTimeout: cfg.connectTimeoutMs,
     preConnect: auth.preConnect,
     authenticate: auth.authenticate,
@@ -201,6 +214,20 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     })());
 
   return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, stop };
+}
+
+/** ioredis options from redis://[user:password@]host[:port][/db]. */
+export function redisOptions(url: string): { host: string; port: number; username?: string; password?: string; db?: number } {
+  const u = new URL(url);
+  if (u.protocol !== 'redis:') throw new MachmonError('BROKER_START_FAILED', `broker.cluster.redisUrl must be redis://host[:port][/db], not ${u.protocol}//...`);
+  const db = u.pathname.replace(/^\//, '');
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+  };
 }
 
 function listen(server: net.Server, host: string, port: number): Promise<number> {

@@ -40,6 +40,20 @@ const brokerSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Several brokers behind one name (scale-out): sessions, retained messages and the routing
+     * of messages between brokers in Redis (Debian's redis-server), e.g. "redis://127.0.0.1:6379".
+     * Between brokers delivery is at most once; the agents' confirmations cover what is lost.
+     * Unset: one broker with its sessions in LevelDB under dataDir.
+     */
+    cluster: z
+      .object({
+        redisUrl: z.string().regex(/^redis:\/\/\S+$/, 'must be redis://[user:password@]host[:port][/db]'),
+        /** Queued messages a persistent session (the ingestor's) gets when it connects, at most; the rest on its next connect. */
+        maxSessionDelivery: positiveInt.default(1000),
+      })
+      .strict()
+      .optional(),
     dataDir: z.string().default('./data/broker'),
   })
   .strict();
@@ -140,6 +154,8 @@ const ingestorSchema = z
     /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
     caFile: z.string().optional(),
     clientId: z.string().optional(),
+    /** Several ingestors split the readings in this MQTT shared subscription group ($share/<group>/machmon/+/+; Mosquitto, not the embedded broker). Each needs its own clientId. */
+    sharedGroup: hostname.optional(),
     influx: influxSchema.prefault({}),
     /** Most points per write; a batch is also written flushIntervalMs after its first message. */
     batchSize: positiveInt.default(5000),

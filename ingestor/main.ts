@@ -33,6 +33,8 @@ const REJECT_LOG_EVERY_MS = 10_000;
 export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promise<Ingestor> {
   const log = rootLog.child({ component: 'ingestor' });
   const clientId = cfg.clientId ?? `machmon-ingestor-${cfg.username}`;
+  // ingestor.sharedGroup: several ingestors split the readings (MQTT shared subscription; Mosquitto has them, Aedes 1.x not).
+  const subscription = cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${INGEST_SUBSCRIPTION}` : INGEST_SUBSCRIPTION;
   const selfHost = os.hostname();
   const stats = new IngestorStats();
   const ca = cfg.caFile ? readPemFile('ingestor.caFile', cfg.caFile) : undefined;
@@ -113,16 +115,16 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
       resolveSubscribed();
       return;
     }
-    client.subscribe(INGEST_SUBSCRIPTION, { qos: 1 }, (err, granted) => {
+    client.subscribe(subscription, { qos: 1 }, (err, granted) => {
       if (err) {
         log.error({ err }, 'subscribe failed');
         return;
       }
       if (granted?.some((g) => g.qos === 128)) {
-        log.error({ topic: INGEST_SUBSCRIPTION, username: cfg.username }, `broker refused the subscription to ${INGEST_SUBSCRIPTION}: is "${cfg.username}" listed in broker.readers?`);
+        log.error({ topic: subscription, username: cfg.username }, `broker refused the subscription to ${subscription}: is "${cfg.username}" listed in broker.readers?`);
         return;
       }
-      log.info({ topic: INGEST_SUBSCRIPTION }, 'subscribed');
+      log.info({ topic: subscription }, 'subscribed');
       resolveSubscribed();
     });
   });

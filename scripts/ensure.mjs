@@ -22,8 +22,10 @@ export const PACKAGES = {
     ['victoria-metrics', 'victoria-metrics'],
     // The broker's TLS listener is tested with a self-signed certificate made at test time.
     ['openssl', 'openssl'],
-    // The fleet load generator (test/scale) is tested against Debian's mosquitto broker.
+    // The fleet load generator, mosquitto-config and shared subscriptions (test/scale) run against Debian's mosquitto broker.
     ['mosquitto', 'mosquitto'],
+    // Two brokers sharing sessions and routing through Redis (broker.cluster, test/scale/cluster.test.ts).
+    ['redis-server', 'redis-server'],
   ],
   bench: [
     ['influxd', 'influxdb'],

@@ -17,6 +17,7 @@ const REQUIRED = [
   ['victoria-metrics', 'victoria-metrics'],
   ['openssl', 'openssl'],
   ['mosquitto', 'mosquitto'],
+  ['redis-server', 'redis-server'],
 ];
 
 let influxd: Influxd | undefined;
