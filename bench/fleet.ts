@@ -40,7 +40,7 @@ const mb = (kb: number | undefined) => (kb === undefined || !Number.isFinite(kb)
 interface Watched { name: string; pid: number; before?: ProcSample; after?: ProcSample }
 const watch = (list: Watched[]) => list.forEach((w) => (w.before = sampleProc(w.pid)));
 const unwatch = (list: Watched[]) => list.forEach((w) => (w.after = sampleProc(w.pid)));
-const usage = (list: Watched[]) => list.map((w) => `${w.name} cpu ${fmt(cpuBetween(w.before, w.after), 1)} s, peak RSS ${mb(w.after?.peakRssKb)}`).join('; ');
+const usage = (list: Watched[]) => list.map((w) => (w.after ? `${w.name} cpu ${fmt(cpuBetween(w.before, w.after), 1)} s, peak RSS ${mb(w.after.peakRssKb)}` : `${w.name} NOT RUNNING (exited)`)).join('; ');
 
 /** Points per measurement in InfluxDB: the largest count(*) over its fields. */
 async function storedPoints(url: string, db: string, measurement: string): Promise<number> {
@@ -82,7 +82,7 @@ export async function benchFleet(o: FleetOptions): Promise<FleetSummary> {
     const pipelineProcs: Watched[] = [{ name: 'broker', pid: broker.pid }, { name: 'ingestor', pid: ingestor.pid }, { name: 'influxd', pid: influxPid }];
     const mosqProcs: Watched[] = [{ name: 'mosquitto', pid: mosquitto.pid }];
     const progress = (label: string) => (p: { sent: number; done: number; elapsedMs: number }) => console.log(`    ${label} ${fmt(p.elapsedMs / 1000)} s: sent ${fmt(p.sent)}, done ${fmt(p.done)}`);
-    const fleetLoad = { password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet' as const, intervalMs: o.intervalMs, cycles: o.cycles, connectPerSecond: o.connectPerSecond, drainTimeoutMs: 60_000 };
+    const fleetLoad = { password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet' as const, intervalMs: o.intervalMs, cycles: o.cycles, connectPerSecond: o.connectPerSecond, drainTimeoutMs: 90_000, stallMs: 30_000 };
 
     // 1. The fleet through our pipeline.
     watch(pipelineProcs);
@@ -123,11 +123,11 @@ export async function benchFleet(o: FleetOptions): Promise<FleetSummary> {
       watch(oursCapCpu);
       const a = await runLoad({ ...burst, port: broker.port, prefix: `burst${r}-`, confirm: true });
       unwatch(oursCapCpu);
-      const aRate = a.done / ((a.lastDoneMs - a.firstSendMs) / 1000);
+      const aRate = a.done > 0 ? a.done / ((a.lastDoneMs - a.firstSendMs) / 1000) : 0;
       oursCap.push(aRate);
       capLost += a.lost;
       const b = await runLoad({ ...burst, port: mosquitto.port, prefix: `burst${r}-`, confirm: false, sink: {} });
-      const bRate = b.done / ((b.lastDoneMs - b.firstSendMs) / 1000);
+      const bRate = b.done > 0 ? b.done / ((b.lastDoneMs - b.firstSendMs) / 1000) : 0;
       baseCap.push(bRate);
       console.log(`  run ${r + 1}: pipeline ${fmt(aRate)} msg/s stored (lost ${a.lost}, p99 ${fmt(quantile(a.latency, 0.99))} ms; ${usage(oursCapCpu)}); mosquitto ${fmt(bRate)} msg/s received (lost ${b.lost}); ratio ${fmt(aRate / bRate, 2)}`);
     }
@@ -148,6 +148,8 @@ export async function benchFleet(o: FleetOptions): Promise<FleetSummary> {
     return { line, ok };
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    // MACHMON_BENCH_KEEP=1 keeps the configs and logs of broker, ingestor and mosquitto.
+    if (process.env['MACHMON_BENCH_KEEP']) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

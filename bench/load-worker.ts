@@ -75,7 +75,10 @@ export interface WorkerResult {
 
 type FromParent = { type: 'connect' } | { type: 'run'; startAt: number } | { type: 'finish' } | { type: 'config'; config: WorkerConfig };
 
-const send = (m: unknown) => process.send?.(m);
+/** To the parent while it listens (a progress tick after 'finish' must not throw). */
+const send = (m: unknown) => {
+  if (process.connected) process.send?.(m);
+};
 
 interface Agent {
   hostname: string;
