@@ -119,7 +119,9 @@ export async function benchFleet(o: FleetOptions): Promise<FleetSummary> {
     const oursCapCpu: Watched[] = [{ name: 'broker', pid: broker.pid }, { name: 'ingestor', pid: ingestor.pid }, { name: 'influxd', pid: influxPid }];
     console.log(`capacity: ${o.burstAgents} connections x ${o.burstMessages} readings, 10 outstanding each, ${o.repeats} runs per target:`);
     let capLost = 0;
-    for (let r = 0; r < o.repeats; r++) {
+    const brokerAlive = () => broker.proc.exitCode === null && broker.proc.signalCode === null;
+    if (!brokerAlive()) console.log(`  the machmon broker exited during the fleet run (see its log; MACHMON_BENCH_KEEP=1 keeps it): capacity of the pipeline not measured\n${broker.tail().slice(-1500)}`);
+    for (let r = 0; r < o.repeats && brokerAlive(); r++) {
       watch(oursCapCpu);
       const a = await runLoad({ ...burst, port: broker.port, prefix: `burst${r}-`, confirm: true });
       unwatch(oursCapCpu);

@@ -233,7 +233,7 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
       if (cfg.mode === 'burst') {
         for (const a of agents) sendBurst(a);
         const poll = setInterval(() => {
-          if (agents.every((a) => a.burstLeft === 0)) {
+          if (agents.every((a) => a.burstLeft === 0 || !a.client?.connected)) {
             clearInterval(poll);
             published = true;
             send({ type: 'published', sent: c.sent });
