@@ -1,17 +1,29 @@
 // One pino root logger per process; components take children (log.child({component})).
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogConfig } from './config.js';
 
 export type { Logger };
 
 const REDACT = ['password', 'secretPassword', '*.password', '*.secretPassword', '*.*.password', 'token', '*.token'];
 
+/**
+ * pino-pretty, loaded only for a terminal: a service (systemd, Docker) never runs its code,
+ * which costs a Pi's agent megabytes. In the CommonJS Pi bundle `require` exists and esbuild
+ * bundles the call (the module body runs on first call only); compiled ESM asks Node.
+ */
+function loadPretty(): typeof PinoPretty {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = (typeof require === 'function' ? require('pino-pretty') : createRequire(import.meta.url)('pino-pretty')) as { default?: typeof PinoPretty } & typeof PinoPretty;
+  return mod.default ?? mod;
+}
+
 /** JSON lines to the configured file or stdout; human-readable when stdout is a terminal. */
 export function createLogger(cfg: LogConfig, name = 'machmon'): Logger {
   const options: pino.LoggerOptions = { name, level: cfg.level, redact: { paths: REDACT, censor: '[redacted]' } };
   if (cfg.file) return pino(options, pino.destination({ dest: cfg.file, mkdir: true, sync: false }));
-  if (process.stdout.isTTY) return pino(options, pretty({ colorize: true, sync: true }));
+  if (process.stdout.isTTY) return pino(options, loadPretty()({ colorize: true, sync: true }));
   return pino(options);
 }
 
