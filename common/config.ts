@@ -3,192 +3,185 @@
 // override keys (broker.secretPassword <- MACHMON_BROKER_SECRET_PASSWORD).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { z } from 'zod';
+// zod/mini (the same engine as zod, functional API): only the parts used here end up in the
+// agent's Pi bundle, where the full zod was a third of the file and ~10 MB of memory.
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { ConfigError } from './errors.js';
 import { METRIC_NAMES } from './schema.js';
 
-const port = z.number().int().min(0).max(65535);
-const positiveInt = z.number().int().positive();
-const nonEmpty = z.string().min(1, 'must not be empty');
-/** Hostname or glob (* and ?) of allowed MQTT usernames. */
-const hostPattern = z.string().regex(/^[A-Za-z0-9_.*?-]+$/, 'must be a hostname or a glob of one (letters, digits, . _ - * ?)');
-const hostname = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a hostname (letters, digits, . _ -)');
+// English messages ("expected number, received string"); zod/mini loads no locale by itself.
+z.config(en());
 
-const brokerSchema = z
-  .object({
-    host: z.string().default('0.0.0.0'),
-    port: port.default(1883),
-    secretPassword: nonEmpty,
-    allowedHosts: z.array(hostPattern).default(['raspberrypi', 'pi-*']),
-    readers: z.array(hostname).default(['ingestor']),
-    maxPayloadBytes: positiveInt.default(262144),
-    tls: z.object({ port: port.default(8883), cert: nonEmpty, key: nonEmpty }).strict().optional(),
-    websocket: z.object({ port: port.default(8080) }).strict().optional(),
-    /** A connection that has not sent CONNECT within this time is closed. */
-    connectTimeoutMs: positiveInt.default(10_000),
-    /** A client whose unsent data at the broker exceeds this is disconnected, so one client that stops reading never stalls delivery to the others. */
-    maxOutgoingBufferBytes: positiveInt.default(16 * 1024 * 1024),
-    /** Failed logins from one address: each refusal is delayed baseDelayMs * 2^(failures-1), at most maxDelayMs; the failure count halves every halfLifeMs; one summary line per address every summaryIntervalMs while failures go on. */
-    authThrottle: z
-      .object({
-        baseDelayMs: z.number().int().min(0).default(100),
-        maxDelayMs: z.number().int().min(0).default(5000),
-        halfLifeMs: positiveInt.default(60_000),
-        summaryIntervalMs: positiveInt.default(10_000),
-        /** Addresses remembered at once (least recently failed are forgotten first). */
-        maxAddresses: positiveInt.default(10_000),
-      })
-      .strict()
-      .prefault({}),
-    /**
-     * Several brokers behind one name (scale-out): sessions, retained messages and the routing
-     * of messages between brokers in Redis (Debian's redis-server), e.g. "redis://127.0.0.1:6379".
-     * Between brokers delivery is at most once; the agents' confirmations cover what is lost.
-     * Unset: one broker with its sessions in LevelDB under dataDir.
-     */
-    cluster: z
-      .object({
-        redisUrl: z.string().regex(/^redis:\/\/\S+$/, 'must be redis://[user:password@]host[:port][/db]'),
-        /** Queued messages a persistent session (the ingestor's) gets when it connects, at most; the rest on its next connect. */
-        maxSessionDelivery: positiveInt.default(1000),
-      })
-      .strict()
-      .optional(),
-    dataDir: z.string().default('./data/broker'),
-  })
-  .strict();
+const port = z.number().check(z.int(), z.minimum(0), z.maximum(65535));
+const positiveInt = z.number().check(z.int(), z.positive());
+const nonNegativeInt = z.number().check(z.int(), z.minimum(0));
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
+/** Hostname or glob (* and ?) of allowed MQTT usernames. */
+const hostPattern = z.string().check(z.regex(/^[A-Za-z0-9_.*?-]+$/, 'must be a hostname or a glob of one (letters, digits, . _ - * ?)'));
+const hostname = z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/, 'must be a hostname (letters, digits, . _ -)'));
+const def = z._default;
+const opt = z.optional;
+
+const brokerSchema = z.strictObject({
+  host: def(z.string(), '0.0.0.0'),
+  port: def(port, 1883),
+  secretPassword: nonEmpty,
+  allowedHosts: def(z.array(hostPattern), ['raspberrypi', 'pi-*']),
+  readers: def(z.array(hostname), ['ingestor']),
+  maxPayloadBytes: def(positiveInt, 262144),
+  tls: opt(z.strictObject({ port: def(port, 8883), cert: nonEmpty, key: nonEmpty })),
+  websocket: opt(z.strictObject({ port: def(port, 8080) })),
+  /** A connection that has not sent CONNECT within this time is closed. */
+  connectTimeoutMs: def(positiveInt, 10_000),
+  /** A client whose unsent data at the broker exceeds this is disconnected, so one client that stops reading never stalls delivery to the others. */
+  maxOutgoingBufferBytes: def(positiveInt, 16 * 1024 * 1024),
+  /** Failed logins from one address: each refusal is delayed baseDelayMs * 2^(failures-1), at most maxDelayMs; the failure count halves every halfLifeMs; one summary line per address every summaryIntervalMs while failures go on. */
+  authThrottle: z.prefault(
+    z.strictObject({
+      baseDelayMs: def(nonNegativeInt, 100),
+      maxDelayMs: def(nonNegativeInt, 5000),
+      halfLifeMs: def(positiveInt, 60_000),
+      summaryIntervalMs: def(positiveInt, 10_000),
+      /** Addresses remembered at once (least recently failed are forgotten first). */
+      maxAddresses: def(positiveInt, 10_000),
+    }),
+    {},
+  ),
+  /**
+   * Several brokers behind one name (scale-out): sessions, retained messages and the routing
+   * of messages between brokers in Redis (Debian's redis-server), e.g. "redis://127.0.0.1:6379".
+   * Between brokers delivery is at most once; the agents' confirmations cover what is lost.
+   * Unset: one broker with its sessions in LevelDB under dataDir.
+   */
+  cluster: opt(
+    z.strictObject({
+      redisUrl: z.string().check(z.regex(/^redis:\/\/\S+$/, 'must be redis://[user:password@]host[:port][/db]')),
+      /** Queued messages a persistent session (the ingestor's) gets when it connects, at most; the rest on its next connect. */
+      maxSessionDelivery: def(positiveInt, 1000),
+    }),
+  ),
+  dataDir: def(z.string(), './data/broker'),
+});
 
 /** Per-group settings (agent.metrics.<group>); a group without an entry takes the defaults. */
-const metricOverride = z
-  .object({
-    /** Unset: the group's default (every group is on by default). */
-    enabled: z.boolean().optional(),
-    /** Unset: the group's default interval, else agent.intervalMs. */
-    intervalMs: positiveInt.optional(),
-  })
-  .strict();
+const metricOverrideShape = {
+  /** Unset: the group's default (every group is on by default). */
+  enabled: opt(z.boolean()),
+  /** Unset: the group's default interval, else agent.intervalMs. */
+  intervalMs: opt(positiveInt),
+};
+const metricOverride = z.strictObject(metricOverrideShape);
 const metricOverrides = {
-  ...(Object.fromEntries(METRIC_NAMES.map((m) => [m, metricOverride.optional()])) as Record<(typeof METRIC_NAMES)[number], z.ZodOptional<typeof metricOverride>>),
+  ...(Object.fromEntries(METRIC_NAMES.map((m) => [m, opt(metricOverride)])) as Record<(typeof METRIC_NAMES)[number], z.ZodMiniOptional<typeof metricOverride>>),
   /** How many processes (top by CPU) per sample. */
-  process: metricOverride.extend({ top: positiveInt.optional() }).strict().optional(),
+  process: opt(z.strictObject({ ...metricOverrideShape, top: opt(positiveInt) })),
   /** At most this many new log lines per sample. */
-  logs: metricOverride.extend({ maxLines: positiveInt.optional() }).strict().optional(),
+  logs: opt(z.strictObject({ ...metricOverrideShape, maxLines: opt(positiveInt) })),
 };
 
-const agentSchema = z
-  .object({
-    brokerUrl: z.string().default('mqtt://127.0.0.1:1883'),
-    hostname: hostname.default(() => os.hostname()),
-    password: nonEmpty,
-    /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
-    caFile: z.string().optional(),
-    system: z.string().optional(),
-    intervalMs: positiveInt.default(10_000),
-    metrics: z
-      .object(metricOverrides)
-      .strict()
-      .prefault({ process: { intervalMs: 30_000, top: 10 }, logs: { enabled: true } }),
-    temperature: z
-      .object({
-        sysfsRoot: z.string().default('/'),
-        sources: z.array(z.enum(['w1', 'thermal', 'gpio', 'mock'])).default(['w1', 'thermal', 'gpio', 'mock']),
-        gpio: z.object({ pin: z.number().int().min(0), activeLow: z.boolean().default(false), degreesWhenActive: z.number().default(80), degreesWhenInactive: z.number().default(40) }).strict().optional(),
-      })
-      .strict()
-      .prefault({}),
-    /** Root under which the agent reads /proc, /sys, /etc and /var/log directly (tests point it at fixture trees). */
-    rootDir: z.string().default('/'),
-    latency: z
-      .object({
-        /** Host (or host:port for the TCP probe) to measure; default: the host of brokerUrl. */
-        target: z.string().optional(),
-        count: positiveInt.default(3),
-        /** auto: ping when a ping binary exists, else the TCP connect time to the broker's port. */
-        method: z.enum(['auto', 'icmp', 'tcp']).default('auto'),
-        /** Wait for one reply (ping -W) or one TCP connect. */
-        timeoutMs: positiveInt.default(2000),
-      })
-      .strict()
-      .prefault({}),
-    /** Readings wait here on disk until the ingestor confirms they are stored. */
-    outbox: z
-      .object({
-        maxMessages: positiveInt.default(100_000),
-        maxBytes: positiveInt.default(64 * 1024 * 1024),
-        /** A reading not confirmed this long after it was sent is sent again. */
-        confirmTimeoutMs: positiveInt.default(30_000),
-        /** Upper bound on re-sent readings per second (with jitter), so a fleet coming back does not flood the broker. */
-        replayPerSecond: positiveInt.default(50),
-        /** Written records are flushed to the disk (fdatasync) at most this often; 0 = only on rotation and stop (fewer SD card writes, more lost on a power cut). */
-        syncIntervalMs: z.number().int().min(0).default(1000),
-      })
-      .strict()
-      .prefault({}),
-    /** Reconnect backoff: starts at min, doubles up to max, with jitter; never gives up. */
-    reconnect: z.object({ minMs: positiveInt.default(1000), maxMs: positiveInt.default(60_000) }).strict().prefault({}),
-    dataDir: z.string().default('./data/agent'),
-  })
-  .strict();
+const agentSchema = z.strictObject({
+  /** MQTT over TCP (mqtt://, default port 1883) or TLS (mqtts://, 8883); the agent has no WebSocket transport. */
+  brokerUrl: def(z.string().check(z.regex(/^(mqtts?|tcp|ssl|tls):\/\/[^/?#\s]+\/?$/, 'must be mqtt://host[:port] or mqtts://host[:port]')), 'mqtt://127.0.0.1:1883'),
+  hostname: def(hostname, () => os.hostname()),
+  password: nonEmpty,
+  /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
+  caFile: opt(z.string()),
+  system: opt(z.string()),
+  intervalMs: def(positiveInt, 10_000),
+  metrics: z.prefault(z.strictObject(metricOverrides), { process: { intervalMs: 30_000, top: 10 }, logs: { enabled: true } }),
+  temperature: z.prefault(
+    z.strictObject({
+      sysfsRoot: def(z.string(), '/'),
+      sources: def(z.array(z.enum(['w1', 'thermal', 'gpio', 'mock'])), ['w1', 'thermal', 'gpio', 'mock']),
+      gpio: opt(z.strictObject({ pin: z.number().check(z.int(), z.minimum(0)), activeLow: def(z.boolean(), false), degreesWhenActive: def(z.number(), 80), degreesWhenInactive: def(z.number(), 40) })),
+    }),
+    {},
+  ),
+  /** Root under which the agent reads /proc, /sys, /etc and /var/log directly (tests point it at fixture trees). */
+  rootDir: def(z.string(), '/'),
+  latency: z.prefault(
+    z.strictObject({
+      /** Host (or host:port for the TCP probe) to measure; default: the host of brokerUrl. */
+      target: opt(z.string()),
+      count: def(positiveInt, 3),
+      /** auto: ping when a ping binary exists, else the TCP connect time to the broker's port. */
+      method: def(z.enum(['auto', 'icmp', 'tcp']), 'auto'),
+      /** Wait for one reply (ping -W) or one TCP connect. */
+      timeoutMs: def(positiveInt, 2000),
+    }),
+    {},
+  ),
+  /** Readings wait here on disk until the ingestor confirms they are stored. */
+  outbox: z.prefault(
+    z.strictObject({
+      maxMessages: def(positiveInt, 100_000),
+      maxBytes: def(positiveInt, 64 * 1024 * 1024),
+      /** A reading not confirmed this long after it was sent is sent again. */
+      confirmTimeoutMs: def(positiveInt, 30_000),
+      /** Upper bound on re-sent readings per second (with jitter), so a fleet coming back does not flood the broker. */
+      replayPerSecond: def(positiveInt, 50),
+      /** Written records are flushed to the disk (fdatasync) at most this often; 0 = only on rotation and stop (fewer SD card writes, more lost on a power cut). */
+      syncIntervalMs: def(nonNegativeInt, 1000),
+    }),
+    {},
+  ),
+  /** Reconnect backoff: starts at min, doubles up to max, with jitter; never gives up. */
+  reconnect: z.prefault(z.strictObject({ minMs: def(positiveInt, 1000), maxMs: def(positiveInt, 60_000) }), {}),
+  dataDir: def(z.string(), './data/agent'),
+});
 
-const influxSchema = z
-  .object({
-    url: z.string().url().default('http://127.0.0.1:8086'),
-    apiVersion: z.union([z.literal(1), z.literal(2)]).default(1),
-    database: nonEmpty.default('metrics'),
-    retentionPolicy: nonEmpty.default('Monthly'),
-    retentionDuration: z.string().regex(/^\d+[smhdw]$/, 'must be a duration such as 4w or 30d').default('4w'),
-    username: z.string().default(''),
-    password: z.string().default(''),
-    token: z.string().default(''),
-    org: z.string().default(''),
-    bucket: z.string().default(''),
-    timeoutMs: positiveInt.default(10_000),
-  })
-  .strict();
+const influxSchema = z.strictObject({
+  url: def(z.url(), 'http://127.0.0.1:8086'),
+  apiVersion: def(z.union([z.literal(1), z.literal(2)]), 1),
+  database: def(nonEmpty, 'metrics'),
+  retentionPolicy: def(nonEmpty, 'Monthly'),
+  retentionDuration: def(z.string().check(z.regex(/^\d+[smhdw]$/, 'must be a duration such as 4w or 30d')), '4w'),
+  username: def(z.string(), ''),
+  password: def(z.string(), ''),
+  token: def(z.string(), ''),
+  org: def(z.string(), ''),
+  bucket: def(z.string(), ''),
+  timeoutMs: def(positiveInt, 10_000),
+});
 
-const ingestorSchema = z
-  .object({
-    brokerUrl: z.string().default('mqtt://127.0.0.1:1883'),
-    username: hostname.default('ingestor'),
-    password: nonEmpty,
-    /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
-    caFile: z.string().optional(),
-    clientId: z.string().optional(),
-    /** Several ingestors split the readings in this MQTT shared subscription group ($share/<group>/machmon/+/+; Mosquitto, not the embedded broker). Each needs its own clientId. */
-    sharedGroup: hostname.optional(),
-    influx: influxSchema.prefault({}),
-    /** Most points per write; a batch is also written flushIntervalMs after its first message. */
-    batchSize: positiveInt.default(5000),
-    flushIntervalMs: positiveInt.default(1000),
-    /** Messages taken but not yet acknowledged; at this bound the ingestor stops reading from the broker until a write succeeds. */
-    maxPendingMessages: positiveInt.default(20_000),
-    /** The same bound on the line protocol those messages make (bytes, roughly): 64 MiB. */
-    maxPendingBytes: positiveInt.default(64 * 1024 * 1024),
-    /** Backoff of writes while InfluxDB is unavailable: starts at minMs, doubles up to maxMs, with jitter; never gives up. */
-    retry: z.object({ minMs: positiveInt.default(500), maxMs: positiveInt.default(30_000) }).strict().prefault({}),
-    /** How often the ingestor's own counters are written (measurement MachmonIngestor). */
-    statsIntervalMs: positiveInt.default(10_000),
-    /** On stop, how long to keep trying to write what is pending; what is left stays unacknowledged at the broker. */
-    stopTimeoutMs: positiveInt.default(5_000),
-    dataDir: z.string().default('./data/ingestor'),
-  })
-  .strict();
+const ingestorSchema = z.strictObject({
+  brokerUrl: def(z.string(), 'mqtt://127.0.0.1:1883'),
+  username: def(hostname, 'ingestor'),
+  password: nonEmpty,
+  /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
+  caFile: opt(z.string()),
+  clientId: opt(z.string()),
+  /** Several ingestors split the readings in this MQTT shared subscription group ($share/<group>/machmon/+/+; Mosquitto, not the embedded broker). Each needs its own clientId. */
+  sharedGroup: opt(hostname),
+  influx: z.prefault(influxSchema, {}),
+  /** Most points per write; a batch is also written flushIntervalMs after its first message. */
+  batchSize: def(positiveInt, 5000),
+  flushIntervalMs: def(positiveInt, 1000),
+  /** Messages taken but not yet acknowledged; at this bound the ingestor stops reading from the broker until a write succeeds. */
+  maxPendingMessages: def(positiveInt, 20_000),
+  /** The same bound on the line protocol those messages make (bytes, roughly): 64 MiB. */
+  maxPendingBytes: def(positiveInt, 64 * 1024 * 1024),
+  /** Backoff of writes while InfluxDB is unavailable: starts at minMs, doubles up to maxMs, with jitter; never gives up. */
+  retry: z.prefault(z.strictObject({ minMs: def(positiveInt, 500), maxMs: def(positiveInt, 30_000) }), {}),
+  /** How often the ingestor's own counters are written (measurement MachmonIngestor). */
+  statsIntervalMs: def(positiveInt, 10_000),
+  /** On stop, how long to keep trying to write what is pending; what is left stays unacknowledged at the broker. */
+  stopTimeoutMs: def(positiveInt, 5_000),
+  dataDir: def(z.string(), './data/ingestor'),
+});
 
-const logSchema = z
-  .object({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    file: z.string().nullable().default(null),
-  })
-  .strict();
+const logSchema = z.strictObject({
+  level: def(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  file: def(z.nullable(z.string()), null),
+});
 
-export const configSchema = z
-  .object({
-    broker: brokerSchema.optional(),
-    agent: agentSchema.optional(),
-    ingestor: ingestorSchema.optional(),
-    log: logSchema.prefault({}),
-  })
-  .strict();
+export const configSchema = z.strictObject({
+  broker: opt(brokerSchema),
+  agent: opt(agentSchema),
+  ingestor: opt(ingestorSchema),
+  log: z.prefault(logSchema, {}),
+});
 
 export type BrokerConfig = Readonly<z.infer<typeof brokerSchema>>;
 export type AgentConfig = Readonly<z.infer<typeof agentSchema>>;
@@ -211,23 +204,24 @@ type JsonObject = { [k: string]: Json };
 /** `secretPassword` -> `SECRET_PASSWORD`. */
 const envSegment = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
-function unwrap(schema: z.ZodType): z.ZodType {
+type Schema = z.core.$ZodType;
+const WRAPPERS = new Set(['default', 'optional', 'prefault', 'nullable']);
+
+function unwrap(schema: Schema): Schema {
   let s = schema;
-  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodPrefault || s instanceof z.ZodNullable) {
-    s = s.unwrap() as z.ZodType;
-  }
+  while (WRAPPERS.has(s._zod.def.type)) s = (s._zod.def as z.core.$ZodOptionalDef).innerType;
   return s;
 }
 
-interface EnvKey { path: string[]; variable: string; leaf: z.ZodType }
+interface EnvKey { path: string[]; variable: string; leaf: Schema }
 
 /** Every configurable leaf key with the environment variable that overrides it. */
 export function envKeys(): EnvKey[] {
   const out: EnvKey[] = [];
-  const walk = (schema: z.ZodType, path: string[]) => {
+  const walk = (schema: Schema, path: string[]) => {
     const s = unwrap(schema);
-    if (s instanceof z.ZodObject) {
-      for (const [k, v] of Object.entries(s.shape)) walk(v as z.ZodType, [...path, k]);
+    if (s._zod.def.type === 'object') {
+      for (const [k, v] of Object.entries((s._zod.def as z.core.$ZodObjectDef).shape)) walk(v, [...path, k]);
     } else {
       out.push({ path, variable: `MACHMON_${path.map(envSegment).join('_')}`, leaf: s });
     }
@@ -236,9 +230,10 @@ export function envKeys(): EnvKey[] {
   return out;
 }
 
-function envValue(raw: string, leaf: z.ZodType): Json {
-  if (leaf instanceof z.ZodString || leaf instanceof z.ZodEnum) return raw;
-  if (leaf instanceof z.ZodArray && !raw.trim().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+function envValue(raw: string, leaf: Schema): Json {
+  const type = leaf._zod.def.type;
+  if (type === 'string' || type === 'enum') return raw;
+  if (type === 'array' && !raw.trim().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
   try {
     return JSON.parse(raw) as Json;
   } catch {
@@ -318,7 +313,7 @@ export function loadConfig(opts: LoadOptions): Config {
   }
   for (const section of opts.sections) merged[section] ??= {};
   applyFallbacks(merged, opts.fallbacks ?? {});
-  const result = configSchema.safeParse(merged);
+  const result = z.safeParse(configSchema, merged);
   if (!result.success) {
     const where = opts.source ? ` in ${opts.source}` : '';
     const lines = result.error.issues.map((issue) => {

@@ -48,6 +48,15 @@ describe('config', () => {
     expect(err.message).toContain('ingestor.password');
   });
 
+  it('agent.brokerUrl is mqtt:// or mqtts:// (the agent has no WebSocket transport)', () => {
+    for (const url of ['mqtt://monitor.lan', 'mqtts://monitor.lan:8883', 'mqtt://10.0.0.2:1883/', 'mqtt://[::1]:1883']) {
+      expect(load({ agent: { password: 'p', brokerUrl: url } }, {}, ['agent']).agent!.brokerUrl).toBe(url);
+    }
+    for (const url of ['ws://monitor.lan:8080/mqtt', 'monitor.lan:1883', 'mqtt://monitor.lan/x']) {
+      expect(errorOf(() => load({ agent: { password: 'p', brokerUrl: url } }, {}, ['agent'])).message).toMatch(/agent\.brokerUrl: must be mqtt:\/\/host\[:port\] or mqtts:\/\/host\[:port\]/);
+    }
+  });
+
   it('does not validate sections the command does not use', () => {
     expect(load({ broker: { secretPassword: 's' }, agent: { nonsense: true } }).broker!.port).toBe(1883);
   });
