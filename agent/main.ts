@@ -13,7 +13,7 @@ import type { Reading } from './collectors/types.js';
 import { agentHealthEntry, OutboxSizeLog } from './health.js';
 import { Outbox, type OutboxStats } from './outbox.js';
 import { pathsFromConfig, type Paths } from './paths.js';
-import { Publisher } from './publisher.js';
+import { Publisher, streamBuilder } from './publisher.js';
 import { Replayer } from './replay.js';
 import { Runner, type CollectorTable } from './runner.js';
 import { detectSystem } from './system.js';
@@ -49,6 +49,7 @@ const MAX_CONFIRM_WARNINGS = 20;
 export async function startAgent(config: AgentConfig, rootLog: Logger, opts: AgentOptions = {}): Promise<AgentService> {
   const log = rootLog.child({ component: 'agent' });
   const ca = config.caFile ? readPemFile('agent.caFile', config.caFile) : undefined;
+  const stream = await streamBuilder(config.brokerUrl, ca);
   const now = opts.now ?? Date.now;
   const paths = opts.paths ?? pathsFromConfig(config);
   const hostname = config.hostname;
@@ -70,7 +71,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
     }
   };
 
-  const publisher = new Publisher({ url: config.brokerUrl, hostname, password: config.password, ca, reconnect: config.reconnect, log: log.child({ part: 'mqtt' }), onConfirm, onConnect: () => replayer.kick() });
+  const publisher = new Publisher({ url: config.brokerUrl, stream, hostname, password: config.password, reconnect: config.reconnect, log: log.child({ part: 'mqtt' }), onConfirm, onConnect: () => replayer.kick() });
   const replayer = new Replayer({
     outbox,
     publisher,

@@ -3,16 +3,24 @@
 // Last Will: retained "offline" on machmon/<host>/status; after every connect a retained
 // "online" and a subscription to machmon/<host>/confirm/stored. Nothing is queued in
 // memory while offline: publish() refuses and the caller's outbox keeps the reading.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+//
+// Footprint on a Pi: the client class is taken alone (mqtt/lib/client) with our own TCP/TLS
+// stream, since mqtt's connect() loads its WebSocket, SOCKS and browser-timer transports on the
+// first connection; and mqtt-packet's cache of 65536 two-byte Buffers (6 MB of heap, for
+// message ids) is turned off with writeCache: false.
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import clientModule from 'mqtt/lib/client';
 import type { Logger } from '../common/log.js';
 import { confirmTopic, statusTopic } from '../common/topics.js';
 
 export interface PublisherOptions {
   readonly url: string;
+  /** Opens one connection to the broker of url (streamBuilder). */
+  readonly stream: StreamBuilder;
   readonly hostname: string;
   readonly password: string;
-  /** CA certificate(s) to trust for mqtts:// (default: the system's). */
-  readonly ca?: Buffer;
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
   readonly log: Logger;
   /** Publishes awaiting their PUBACK at most (beyond: publish() refuses). */
@@ -33,6 +41,59 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   const base = Math.min(maxMs, minMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
   const jittered = base * (0.8 + 0.4 * random());
   return Math.round(Math.min(maxMs, Math.max(minMs, jittered)));
+}
+
+// Node's ESM loader gives the CommonJS exports object (the class is its .default), as does
+// the Pi bundle; vitest's loader gives the class itself.
+const MqttClientClass = ('default' in clientModule ? clientModule.default : clientModule) as typeof clientModule.default;
+
+/** Schemes of brokerUrl the agent speaks: MQTT over TCP or over TLS (MQTT.js's names). */
+export const PLAIN_SCHEMES = ['mqtt:', 'tcp:'];
+export const TLS_SCHEMES = ['mqtts:', 'ssl:', 'tls:'];
+
+export type StreamBuilder = (client: MqttClient) => Duplex;
+
+export interface BrokerAddress {
+  readonly secure: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where brokerUrl points: mqtt://host[:1883] or mqtts://host[:8883] (tcp:, ssl: and tls: as in MQTT.js). */
+export function brokerAddress(brokerUrl: string): BrokerAddress {
+  let url: URL;
+  try {
+    url = new URL(brokerUrl);
+  } catch {
+    throw new Error(`broker URL ${brokerUrl} is not a URL`);
+  }
+  const secure = TLS_SCHEMES.includes(url.protocol);
+  if (!secure && !PLAIN_SCHEMES.includes(url.protocol)) throw new Error(`broker URL ${brokerUrl}: the agent speaks ${[...PLAIN_SCHEMES, ...TLS_SCHEMES].map((s) => `${s}//`).join(', ')}`);
+  // [::1] -> ::1 for net.connect.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost';
+  return { secure, host, port: url.port ? Number(url.port) : secure ? 8883 : 1883 };
+}
+
+/**
+ * A function that opens one connection to the broker of `brokerUrl`, as MQTT.js's tcp and tls
+ * transports do without a proxy. Node's tls module (1.2 MB of memory) is loaded only for
+ * mqtts://. `ca`: the CA certificate(s) to trust (default: the system's).
+ */
+export async function streamBuilder(brokerUrl: string, ca?: Buffer): Promise<StreamBuilder> {
+  const { secure, host, port } = brokerAddress(brokerUrl);
+  if (!secure) return () => net.createConnection({ host, port });
+  const tls = await import('node:tls');
+  return (client) => {
+    const socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: true, ...(ca ? { ca } : {}) });
+    // As MQTT.js's tls transport: a handshake failure is the client's error, then the socket ends.
+    const onTlsError = (err: Error) => {
+      client.emit('error', err);
+      socket.end();
+    };
+    socket.on('error', onTlsError);
+    socket.on('secureConnect', () => socket.removeListener('error', onTlsError));
+    return socket;
+  };
 }
 
 export class Publisher {
@@ -120,9 +181,10 @@ export class Publisher {
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: statusTopic(hostname), payload: Buffer.from(OFFLINE), qos: 1, retain: true },
-      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
+      writeCache: false,
+      timerVariant: 'native',
     };
-    const c = mqtt.connect(this.opts.url, options);
+    const c = new MqttClientClass(this.opts.stream, options);
     this.client = c;
     const gen = ++this.generation;
     this.inflight = 0;
@@ -130,6 +192,8 @@ export class Publisher {
 
     c.on('connect', () => {
       if (gen !== this.generation) return;
+      // Readings are small packets: without TCP_NODELAY, Nagle holds them back.
+      (c.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.isConnected = true;
       this.connects++;
       log.info({ url: this.opts.url, attempt: this.attempt, reconnect: this.everConnected }, 'connected to broker');

@@ -29,6 +29,34 @@ export const EXTERNAL = ['onoff', 'epoll'];
  * import makes the bundle test fail until it is looked at and listed here.
  */
 export const OPTIONAL = ['bufferutil', 'utf-8-validate', 'osx-temperature-sensor', 'macos-temperature-sensor'];
+/**
+ * Modules replaced in the bundle (source text of the replacement):
+ * - worker-timers: MQTT.js's timers for browser tabs, required at load time although the agent
+ *   asks for native timers (timerVariant: 'native'); with it go @babel/runtime, broker-factory
+ *   and fast-unique-numbers. The stub throws if it is ever used.
+ * - readable-stream: the userland copy of Node's streams that MQTT.js and bl require (116 KiB
+ *   of source kept in memory); Node's own stream module has the same classes.
+ * - long: protobufjs's 64-bit integers, which common/schema.ts turns off (plain numbers); the
+ *   module also compiles a WebAssembly helper when loaded.
+ * - lru-cache: MQTT 5 topic aliases only (the agent speaks MQTT 3.1.1). The stub throws.
+ * - thread-stream: pino's worker-thread transports, never configured here. The stub throws.
+ */
+export const REPLACED = {
+  'worker-timers': `const no = () => { throw new Error('worker-timers is not in the machmon agent bundle (timerVariant must be native)'); };
+module.exports = { setInterval: no, clearInterval: no, setTimeout: no, clearTimeout: no };`,
+  'readable-stream': `module.exports = require('node:stream');`,
+  long: `module.exports = null;`,
+  'lru-cache': `module.exports = { LRUCache: class { constructor() { throw new Error('lru-cache (MQTT 5 topic aliases) is not in the machmon agent bundle'); } } };`,
+  'thread-stream': `module.exports = class { constructor() { throw new Error('thread-stream (pino transports) is not in the machmon agent bundle'); } };`,
+};
+const replaced = {
+  name: 'replaced',
+  setup(b) {
+    const filter = new RegExp(`^(${Object.keys(REPLACED).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'replaced' }));
+    b.onLoad({ filter: /.*/, namespace: 'replaced' }, (args) => ({ contents: REPLACED[args.path], loader: 'js' }));
+  },
+};
 
 const result = await build({
   absWorkingDir: repo,
@@ -40,7 +68,10 @@ const result = await build({
   // CommonJS: runs as `node machmon-agent.js` anywhere, without a package.json saying "type": "module".
   format: 'cjs',
   external: [...EXTERNAL, ...OPTIONAL],
-  define: { MACHMON_AGENT_VERSION: JSON.stringify(version) },
+  plugins: [replaced],
+  // common/log.ts loads pino-pretty with createRequire(import.meta.url) when it runs as ESM; in
+  // this CommonJS file the bundled require() branch runs instead, and import.meta.url means the file.
+  define: { MACHMON_AGENT_VERSION: JSON.stringify(version), 'import.meta.url': '__filename' },
   banner: { js: `#!/usr/bin/env node\n// machmon-agent ${version}: the Machmon agent in one file, for Node >= 18. Licenses: see the packages named below.` },
   legalComments: 'eof',
   // Smaller and faster to parse on a Pi Zero; names stay, so stack traces still say where.
