@@ -3,7 +3,7 @@
 // currentLoad() reads the same file but also walks every CPU and keeps its own state).
 // The first sample reports the split since boot, as iostat's first report does; from then
 // on each sample covers the time since the previous one.
-import { readFile } from 'node:fs/promises';
+import { readKernelFile } from '../sensors/fs-read.js';
 import { SensorError } from '../../common/errors.js';
 import { cpuSplit, parseProcStat, type CpuTimes } from '../parsers/proc-stat.js';
 import { NoDataError, type CollectorEntry } from './types.js';
@@ -18,7 +18,7 @@ export const collector: CollectorEntry<'cpu'> = {
         const file = ctx.paths.proc('stat');
         let text: string;
         try {
-          text = await readFile(file, 'utf8');
+          text = await readKernelFile(file);
         } catch (err) {
           throw new SensorError(`cpu: cannot read ${file}`, { cause: err });
         }

@@ -3,6 +3,7 @@
 // lscpu and reads /proc/cpuinfo at length). The total only changes with hardware, so it is
 // cached for an hour; the online count follows hotplug and is read every cycle.
 import { readFile } from 'node:fs/promises';
+import { readKernelFile } from '../sensors/fs-read.js';
 import { SensorError } from '../../common/errors.js';
 import { countCpuinfoProcessors, parseCpuList } from '../parsers/cpu-list.js';
 import { parseProcStat } from '../parsers/proc-stat.js';
@@ -39,13 +40,13 @@ export const collector: CollectorEntry<'cpusNumber'> = {
     /** CPUs online: the sysfs list, else the cpuN lines of /proc/stat (only online CPUs have one). */
     async function online(): Promise<number | undefined> {
       try {
-        const n = parseCpuList(await readFile(cpuFile('online'), 'utf8'));
+        const n = parseCpuList(await readKernelFile(cpuFile('online')));
         if (n > 0) return n;
       } catch (err) {
         once.warn('cpu/online', err, 'cannot read the online CPU list in sysfs; counting /proc/stat lines');
       }
       try {
-        const n = parseProcStat(await readFile(ctx.paths.proc('stat'), 'utf8')).cpuLines;
+        const n = parseProcStat(await readKernelFile(ctx.paths.proc('stat'))).cpuLines;
         if (n > 0) return n;
       } catch (err) {
         once.warn('stat', err, 'cannot read /proc/stat; cpusUsageNumber stays unset');

@@ -4,7 +4,8 @@
 // blockDevices() runs lsblk). Rates cover the time since the previous sample, measured
 // with /proc/uptime as iostat does; the first sample gives rates since boot, as iostat's
 // first report. Which devices count, and why: isWholeDisk.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { readKernelFile } from '../sensors/fs-read.js';
 import { SensorError } from '../../common/errors.js';
 import { everUsed, ioRow, isWholeDisk, parseDiskstats, type DiskStat } from '../parsers/diskstats.js';
 import { parseUptime } from '../parsers/loadavg.js';
@@ -32,7 +33,7 @@ export const collector: CollectorEntry<'ioRatio'> = {
 
     async function read(file: string): Promise<string> {
       try {
-        return await readFile(file, 'utf8');
+        return await readKernelFile(file);
       } catch (err) {
         throw new SensorError(`ioRatio: cannot read ${file}`, { cause: err });
       }

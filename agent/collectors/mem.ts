@@ -2,7 +2,7 @@
 // Cost: one read of /proc/meminfo (free would spawn). systeminformation's mem() reads the
 // same file but has no Shmem and computes "used" its own way, so the file is read here.
 // Which "used": see memFromMeminfo (procps-ng 3.3.x: total - free - buffers - cache).
-import { readFile } from 'node:fs/promises';
+import { readKernelFile } from '../sensors/fs-read.js';
 import { SensorError } from '../../common/errors.js';
 import { memFromMeminfo, parseMeminfo } from '../parsers/meminfo.js';
 import { createOnce } from '../parsers/support.js';
@@ -18,7 +18,7 @@ export const collector: CollectorEntry<'mem'> = {
         const file = ctx.paths.proc('meminfo');
         let text: string;
         try {
-          text = await readFile(file, 'utf8');
+          text = await readKernelFile(file);
         } catch (err) {
           throw new SensorError(`mem: cannot read ${file}`, { cause: err });
         }

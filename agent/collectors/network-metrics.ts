@@ -4,7 +4,7 @@
 // addresses (os.networkInterfaces(), a getifaddrs call, no child process), link type, flags,
 // MAC. Never systeminformation's networkInterfaces(): it spawns processes (~260 ms on a Pi).
 import os from 'node:os';
-import { errText, parseSysHex, parseSysInt, readText } from '../sensors/fs-read.js';
+import { errText, parseSysHex, parseSysInt, readKernelText, readText } from '../sensors/fs-read.js';
 import { onceLog } from '../sensors/once-log.js';
 import { broadcastOf, IFF_BROADCAST, linkEncap, parseProcNetDev, pickAddresses, type InterfaceAddresses } from '../sensors/net.js';
 import type { NetworkMetricsRow } from '../../proto/gen/machmon.js';
@@ -34,7 +34,7 @@ export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetrics
   const sysInt = async (name: string, attr: string, parse = parseSysInt): Promise<number | undefined> => {
     const file = paths.sys('class', 'net', name, attr);
     try {
-      const v = parse(await readText(file));
+      const v = parse(await readKernelText(file));
       if (v === undefined) once.log(`${name}:${attr}`, 'debug', { file }, 'interface attribute unavailable, left unset');
       return v;
     } catch (err) {
@@ -66,7 +66,7 @@ export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetrics
   return {
     name: 'networkMetrics',
     async collect() {
-      const text = await readText(netDev);
+      const text = await readKernelText(netDev);
       if (text === undefined) {
         once.log('netdev', 'debug', { file: netDev }, 'no /proc/net/dev: no networkMetrics');
         throw new NoDataError(`${netDev} does not exist`);

@@ -7,6 +7,7 @@
 // missing export would stop the whole agent from loading on an older Node.
 import * as fsp from 'node:fs/promises';
 import { SensorError } from '../../common/errors.js';
+import { readKernelFile } from '../sensors/fs-read.js';
 import type { Paths } from '../paths.js';
 import { dfRow, parseMounts, selectRealFilesystems, type DfRow, type MountEntry } from '../parsers/mounts.js';
 import { createOnce, reasonOf, type Once } from '../parsers/support.js';
@@ -20,13 +21,13 @@ export interface FilesystemUsage extends MountEntry, DfRow {}
 async function readMountTable(paths: Paths, once: Once): Promise<string> {
   const self = paths.proc('self', 'mounts');
   try {
-    return await fsp.readFile(self, 'utf8');
+    return await readKernelFile(self);
   } catch (err) {
     once.warn('self/mounts', err, 'cannot read /proc/self/mounts; trying /proc/mounts');
   }
   const all = paths.proc('mounts');
   try {
-    return await fsp.readFile(all, 'utf8');
+    return await readKernelFile(all);
   } catch (err) {
     throw new SensorError(`cannot read the mount table (${self}, ${all}): ${reasonOf(err)}`, { cause: err });
   }

@@ -10,6 +10,7 @@
 // over its lifetime. N rows are always sent (fewer only when fewer processes exist), like
 // `head -N`, ranked by CPU use, then by total CPU time, then by pid.
 import { readFile } from 'node:fs/promises';
+import { readKernelFile } from '../sensors/fs-read.js';
 import { parseMeminfo } from '../parsers/meminfo.js';
 import { formatLocalDateTime, parseUptime } from '../parsers/loadavg.js';
 import { CLK_TCK, commandLine, formatCpuTime, parseIdNames, parsePidStatus, type PidStat } from '../parsers/pid.js';
@@ -53,7 +54,7 @@ function idResolver(file: string, onError: (err: unknown) => void) {
 }
 
 async function readMemTotalKb(paths: Paths): Promise<number> {
-  const v = parseMeminfo(await readFile(paths.proc('meminfo'), 'utf8')).get('MemTotal');
+  const v = parseMeminfo(await readKernelFile(paths.proc('meminfo'))).get('MemTotal');
   if (v === undefined || v <= 0) throw new SensorError(`no MemTotal line in ${paths.proc('meminfo')}`);
   return v;
 }
@@ -85,12 +86,14 @@ export const collector: CollectorEntry<'process'> = {
     async function row(s: PidStat, cpuPercent: number, bootMs: number | undefined, memKb: number | undefined): Promise<Row | undefined> {
       let statusText: string;
       try {
-        statusText = await readFile(ctx.paths.proc(String(s.pid), 'status'), 'utf8');
+        statusText = await readKernelFile(ctx.paths.proc(String(s.pid), 'status'));
       } catch {
         return undefined;
       }
       let cmdline = '';
       try {
+        // Through the thread pool: reading cmdline takes the process's mmap lock, which a
+        // process stuck in a page fault (a hung network filesystem) can hold for long.
         cmdline = await readFile(ctx.paths.proc(String(s.pid), 'cmdline'), 'utf8');
       } catch {
         // gone, or not readable: ps shows the name in brackets then
@@ -117,7 +120,7 @@ export const collector: CollectorEntry<'process'> = {
       async collect(): Promise<Reading<'process'>> {
         const [stats, uptimeText, bootMs, memKb] = await Promise.all([
           scanPidStats(ctx.paths),
-          readFile(ctx.paths.proc('uptime'), 'utf8').catch((err: unknown) => {
+          readKernelFile(ctx.paths.proc('uptime')).catch((err: unknown) => {
             throw new SensorError(`process: cannot read ${ctx.paths.proc('uptime')}`, { cause: err });
           }),
           settled('btime', boot.get(), 'cannot read the boot time; process start times stay unset'),

@@ -7,12 +7,14 @@
 // Users: the USER_PROCESS records of /run/utmp, as who -q and uptime count them. Systems
 // that no longer keep utmp (systemd-logind only) are counted from /run/systemd/sessions,
 // sessions of class "user" only. Neither present: the value stays unset.
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { formatLocalDateTime, parseLoadavg } from '../parsers/loadavg.js';
 import { parseProcStat } from '../parsers/proc-stat.js';
 import { cachedFor, createOnce, reasonOf } from '../parsers/support.js';
 import { countUtmpUsers, isUserSession } from '../parsers/utmp.js';
 import type { Paths } from '../paths.js';
+import { readKernelFile } from '../sensors/fs-read.js';
 import { SensorError } from '../../common/errors.js';
 import type { CollectorEntry, Reading } from './types.js';
 
@@ -28,7 +30,8 @@ export async function readBootTimeMs(paths: Paths): Promise<number> {
 
 async function countUsers(paths: Paths): Promise<number> {
   try {
-    return countUtmpUsers(await readFile(paths.root('run', 'utmp')));
+    // /run is a tmpfs: read synchronously, like the procfs files (see readKernelFile).
+    return countUtmpUsers(readFileSync(paths.root('run', 'utmp')));
   } catch (utmpErr) {
     if ((utmpErr as NodeJS.ErrnoException).code !== 'ENOENT') throw utmpErr;
     const dir = paths.root('run', 'systemd', 'sessions');
@@ -59,7 +62,7 @@ export const collector: CollectorEntry<'systemAdditionalInfo'> = {
       name: 'systemAdditionalInfo',
       async collect() {
         const reading: Reading<'systemAdditionalInfo'> = {};
-        const [bootMs, users, load] = await Promise.allSettled([boot.get(), countUsers(ctx.paths), readFile(ctx.paths.proc('loadavg'), 'utf8').then(parseLoadavg)]);
+        const [bootMs, users, load] = await Promise.allSettled([boot.get(), countUsers(ctx.paths), readKernelFile(ctx.paths.proc('loadavg')).then(parseLoadavg)]);
         if (bootMs.status === 'fulfilled') {
           reading.bootTime = formatLocalDateTime(new Date(bootMs.value));
           once.ok('btime');
