@@ -202,11 +202,16 @@ describe('systemd units', () => {
     expect(spawnSync('sh', ['-n', '-c', preScript]).status).toBe(0);
     for (const f of ['/boot/firmware/machmon.json', '/boot/machmon.json']) expect(preScript).toContain(`[ -e ${f} ]`);
     const pre = preScript.slice(preScript.indexOf('exec ') + 5, preScript.lastIndexOf(';')).split(' ');
-    const start = line('ExecStart');
+    const exec = line('ExecStart');
     expect(pre.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/machmon-agent.js']);
-    expect(start.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/machmon-agent.js']);
+    // The agent itself runs with Node's footprint flags (node options, before the bundle).
+    const bundleAt = exec.indexOf('/opt/machmon/machmon-agent.js');
+    expect(exec[0]).toBe('/usr/bin/node');
+    const nodeFlags = exec.slice(1, bundleAt);
+    expect(nodeFlags).toEqual(['--max-semi-space-size=1', '--jitless', '--single-threaded']);
+    expect(spawnSync(process.execPath, [...nodeFlags, '-e', '0']).status, 'node accepts the flags').toBe(0);
     const preArgs = parseArgs(pre.slice(2));
-    const startArgs = parseArgs(start.slice(2));
+    const startArgs = parseArgs(exec.slice(bundleAt + 1));
     expect(preArgs).toMatchObject({ command: 'first-boot', owner: 'machmon', config: '/etc/machmon/agent.json' });
     expect(preArgs.error).toBeUndefined();
     expect(startArgs).toMatchObject({ command: 'agent', config: '/etc/machmon/agent.json' });
