@@ -1,6 +1,6 @@
 // A real broker and ingestor (the machmon CLI on this machine's Node) writing into the shared
 // influxd, for the end-to-end tests of the Pi bundle.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MACHMON, REPO } from '../helpers/cli.js';
@@ -9,6 +9,8 @@ import { freePort, waitForPort } from '../helpers/ports.js';
 export interface Server {
   port: number;
   brokerUrl: string;
+  /** mqtts://127.0.0.1:<port> when started with tls. */
+  tlsUrl?: string;
   password: string;
   influxUrl: string;
   db: string;
@@ -34,15 +36,25 @@ export function exited(child: ChildProcess, timeoutMs: number): Promise<number |
   });
 }
 
-export async function startServer(opts: { dir: string; influxUrl: string; db: string; allowedHosts: string[] }): Promise<Server> {
+/** A self-signed certificate for 127.0.0.1 (its own CA: an agent trusts it through agent.caFile). */
+export function selfSignedCert(dir: string): { cert: string; key: string } {
+  const cert = path.join(dir, 'broker-cert.pem');
+  const key = path.join(dir, 'broker-key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  return { cert, key };
+}
+
+export async function startServer(opts: { dir: string; influxUrl: string; db: string; allowedHosts: string[]; tls?: { cert: string; key: string } }): Promise<Server> {
   const port = await freePort();
+  const tlsPort = opts.tls ? await freePort() : undefined;
   const password = `fleet-${process.pid}-${port}`;
   const brokerUrl = `mqtt://127.0.0.1:${port}`;
   const config = path.join(opts.dir, 'server.json');
   writeFileSync(
     config,
     JSON.stringify({
-      broker: { host: '127.0.0.1', port, secretPassword: password, allowedHosts: opts.allowedHosts, dataDir: path.join(opts.dir, 'broker') },
+      broker: { host: '127.0.0.1', port, secretPassword: password, allowedHosts: opts.allowedHosts, dataDir: path.join(opts.dir, 'broker'), ...(opts.tls ? { tls: { port: tlsPort, ...opts.tls } } : {}) },
       ingestor: { brokerUrl, password, influx: { url: opts.influxUrl, database: opts.db }, flushIntervalMs: 200, dataDir: path.join(opts.dir, 'ingestor') },
       log: { level: 'warn' },
     }),
@@ -63,12 +75,13 @@ export async function startServer(opts: { dir: string; influxUrl: string; db: st
   try {
     run('broker');
     await waitForPort(port);
+    if (tlsPort) await waitForPort(tlsPort);
     run('ingestor');
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${logs()}`);
   }
-  return { port, brokerUrl, password, influxUrl: opts.influxUrl, db: opts.db, logs, stop };
+  return { port, brokerUrl, tlsUrl: tlsPort ? `mqtts://127.0.0.1:${tlsPort}` : undefined, password, influxUrl: opts.influxUrl, db: opts.db, logs, stop };
 }
 
 /** Waits until every wanted measurement has a point with this hostname (or the deadline passes); returns those seen. */
