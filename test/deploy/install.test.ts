@@ -208,7 +208,7 @@ describe('systemd units', () => {
     const bundleAt = exec.indexOf('/opt/machmon/machmon-agent.js');
     expect(exec[0]).toBe('/usr/bin/node');
     const nodeFlags = exec.slice(1, bundleAt);
-    expect(nodeFlags).toEqual(['--max-semi-space-size=1', '--jitless', '--single-threaded']);
+    expect(nodeFlags).toEqual(['--max-semi-space-size=1', '--jitless', '--no-expose-wasm', '--single-threaded']);
     expect(spawnSync(process.execPath, [...nodeFlags, '-e', '0']).status, 'node accepts the flags').toBe(0);
     const preArgs = parseArgs(pre.slice(2));
     const startArgs = parseArgs(exec.slice(bundleAt + 1));
