@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { benchAgent } from './agent-footprint.js';
 import { benchFleet, FLEET_DEFAULTS, type FleetOptions } from './fleet.js';
+import { benchOutage, OUTAGE_DEFAULTS, type OutageOptions } from './outage.js';
 import { recordPayloads } from './record-payloads.js';
 import { profileTop } from './profile-top.js';
 import { PAYLOADS_DIR } from './repo.js';
@@ -64,6 +65,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.log(fleet.line);
       console.log(agent.line);
       return 0;
+    }
+    case 'outage': {
+      await ensurePayloads();
+      const s = await benchOutage(numbers<OutageOptions>(OUTAGE_DEFAULTS, opts));
+      console.log(s.line);
+      return s.ok ? 0 : 1;
     }
     case 'profile-top': {
       const file = argv[1];
