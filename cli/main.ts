@@ -40,6 +40,13 @@ export const COMMANDS: Record<string, Command> = {
       'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
       'generated fleet password; agent and ingestor passwords default to broker.secretPassword.',
   },
+  'mosquitto-config': {
+    summary: "write mosquitto.conf, a password file and an ACL from the broker section",
+    sections: ['broker'],
+    help:
+      'Options: --out <dir> (default ./mosquitto), --hosts a,b,... (hostnames behind the globs of\n' +
+      'broker.allowedHosts: a password file needs explicit names). Run mosquitto -c <dir>/mosquitto.conf.',
+  },
   decode: {
     summary: "turn `mosquitto_sub -F '%t %x'` lines on stdin into JSON",
     sections: [],
@@ -53,7 +60,7 @@ function usage(): string {
   return `Usage: machmon <command> [--config <file.json>]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON}`;
 }
 
-interface Args { command?: string; config?: string; help: boolean; error?: string }
+interface Args { command?: string; config?: string; out?: string; hosts?: string; help: boolean; error?: string }
 
 export function parseArgs(argv: readonly string[]): Args {
   const args: Args = { help: false };
@@ -65,6 +72,11 @@ export function parseArgs(argv: readonly string[]): Args {
       if (!v) return { ...args, error: `${a} needs a file name` };
       args.config = v;
     } else if (a.startsWith('--config=')) args.config = a.slice('--config='.length);
+    else if (a === '--out' || a === '--hosts') {
+      const v = argv[++i];
+      if (!v) return { ...args, error: `${a} needs a value` };
+      args[a === '--out' ? 'out' : 'hosts'] = v;
+    }
     else if (a.startsWith('-')) return { ...args, error: `unknown option ${a}` };
     else if (!args.command) args.command = a;
     else return { ...args, error: `unexpected argument ${a}` };
@@ -129,6 +141,15 @@ export async function run(argv: readonly string[]): Promise<number> {
       return 2;
     }
     throw err;
+  }
+
+  if (args.command === 'mosquitto-config') {
+    const { writeMosquittoConfig } = await import('../broker/mosquitto-config.js');
+    const hosts = args.hosts?.split(',').map((h) => h.trim()).filter(Boolean);
+    const r = writeMosquittoConfig(config.broker!, { outDir: args.out ?? './mosquitto', hosts });
+    console.log(`wrote ${r.files.conf}\nwrote ${r.files.passwd} (${r.users.length} users)\nwrote ${r.files.acl}`);
+    if (r.unexpandedGlobs.length) console.error(`machmon mosquitto-config: no --hosts matched ${r.unexpandedGlobs.join(', ')}: those hosts cannot log in until named`);
+    return 0;
   }
 
   const log = createLogger(config.log);

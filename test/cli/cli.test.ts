@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,5 +74,16 @@ describe('machmon CLI', () => {
     expect(r.stderr).toContain('line 4: topic "machmon/pi-1/weather": unknown metric');
     expect(r.stderr).toContain('line 5: payload of machmon/pi-1/mem is not a valid mem message');
     expect(r.code).toBe(1);
+  });
+
+  it('mosquitto-config writes the three files from the broker section and names globs no host matched', async () => {
+    const out = path.join(dir, 'mosq');
+    const cfg = file('mosq.json', JSON.stringify({ broker: { secretPassword: 'pw', allowedHosts: ['pi-*', 'lab-*', 'gateway'] } }));
+    const r = await runCli(['mosquitto-config', '--config', cfg, '--out', out, '--hosts', 'pi-1,pi-2']);
+    expect(r.code).toBe(0);
+    const users = readFileSync(path.join(out, 'passwd'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]);
+    expect(users.sort()).toEqual(['gateway', 'ingestor', 'pi-1', 'pi-2']);
+    expect(readFileSync(path.join(out, 'acl'), 'utf8')).toContain('pattern write machmon/%u/');
+    expect(r.stderr).toContain('lab-*');
   });
 });
