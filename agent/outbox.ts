@@ -192,15 +192,18 @@ function frame(body: Buffer): Buffer {
   return rec;
 }
 
-/** Splits a file's bytes into the bodies of its valid records; stops at the first damaged one. */
-function* records(buf: Buffer): Generator<{ offset: number; body: Buffer }, number> {
+/**
+ * Hands the bodies of a file's valid records to `accept`, in order, and returns where the
+ * good part ends: at the first damaged record (length, CRC) or the first one `accept` refuses.
+ */
+function scanRecords(buf: Buffer, accept: (body: Buffer, offset: number) => boolean): number {
   let pos = 0;
   while (pos + HEADER <= buf.length) {
     const len = buf.readUInt32LE(pos);
     const end = pos + HEADER + len;
     if (len === 0 || end > buf.length) break;
     if (crc32(buf, pos + HEADER, end) !== buf.readUInt32LE(pos + 4)) break;
-    yield { offset: pos, body: buf.subarray(pos + HEADER, end) };
+    if (!accept(buf.subarray(pos + HEADER, end), pos)) break;
     pos = end;
   }
   return pos;
@@ -626,24 +629,14 @@ export class Outbox {
       const file = path.join(this.dir, segmentName(id));
       const buf = fs.readFileSync(file);
       const seg: Segment = { id, file, fd: -1, size: 0, live: 0, firstSeq: this.lastSeq + 1 };
-      const it = records(buf);
-      let end = 0;
-      for (let r = it.next(); ; r = it.next()) {
-        if (r.done) {
-          end = r.value;
-          break;
-        }
-        const rec = decodeData(r.value.body);
-        if (!rec || rec.seq <= this.lastSeq) {
-          end = r.value.offset;
-          break;
-        }
-        const size = HEADER + r.value.body.length;
-        this.index.push(rec.seq, this.metricId(rec.metric), id, r.value.offset, size, rec.time);
+      const end = scanRecords(buf, (body, offset) => {
+        const rec = decodeData(body);
+        if (!rec || rec.seq <= this.lastSeq) return false;
+        this.index.push(rec.seq, this.metricId(rec.metric), id, offset, HEADER + body.length, rec.time);
         seg.live++;
         this.lastSeq = rec.seq;
-        end = r.value.offset + size;
-      }
+        return true;
+      });
       this.cutDamagedTail(file, end, buf.length);
       seg.size = end;
       seg.fd = fs.openSync(file, 'r');
@@ -655,26 +648,17 @@ export class Outbox {
     const doneFile = path.join(this.dir, DONE_FILE);
     if (fs.existsSync(doneFile)) {
       const buf = fs.readFileSync(doneFile);
-      const it = records(buf);
-      let end = 0;
-      for (let r = it.next(); ; r = it.next()) {
-        if (r.done) {
-          end = r.value;
-          break;
-        }
-        const ranges = decodeDone(r.value.body);
-        if (!ranges) {
-          end = r.value.offset;
-          break;
-        }
+      const end = scanRecords(buf, (body) => {
+        const ranges = decodeDone(body);
+        if (!ranges) return false;
         for (const [from, to] of ranges) {
           maxDone = Math.max(maxDone, to);
           for (let i = this.index.lowerBound(from); i < this.index.tail && this.index.seq[i]! <= to; i++) {
             if (this.index.size[i]! > 0) this.removeAt(i);
           }
         }
-        end = r.value.offset + HEADER + r.value.body.length;
-      }
+        return true;
+      });
       this.cutDamagedTail(doneFile, end, buf.length);
     }
 

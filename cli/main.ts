@@ -4,7 +4,7 @@
 import { ConfigError } from '../common/errors.js';
 import { loadConfig, readConfigFile, type Config, type Section } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
-import type { Service } from '../common/service.js';
+import { runUntilSignal, type Service } from '../common/service.js';
 
 interface Command {
   summary: string;
@@ -164,15 +164,5 @@ export async function run(argv: readonly string[]): Promise<number> {
     log.fatal({ err }, `${args.command} failed to start`);
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      Promise.allSettled(services.map((s) => s.stop())).then(() => resolve(0));
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  return runUntilSignal(services, log);
 }

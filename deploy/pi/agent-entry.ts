@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, readConfigFile, type Config } from '../../common/config.js';
 import { ConfigError } from '../../common/errors.js';
-import type { Service } from '../../common/service.js';
+import { runUntilSignal, type Service } from '../../common/service.js';
 import { adoptBootConfig, BOOT_CONFIG_FILES, DEFAULT_CONFIG_FILE, lookupUser, type Owner } from './first-boot.js';
 
 /** Replaced by the bundler with package.json's version. */
@@ -88,23 +88,15 @@ async function runAgent(args: Args): Promise<number> {
   try {
     service = await startAgent(config.agent!, log);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`machmon-agent: ${err.message}`);
+      return 2;
+    }
     log.fatal({ err }, 'agent failed to start');
     return 1;
   }
   log.info({ version: VERSION, node: process.version }, 'machmon-agent bundle running');
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      // A stop that hangs must not keep systemd waiting for its own timeout.
-      setTimeout(() => process.exit(0), 10_000).unref();
-      service.stop().then(() => resolve(0), (err: unknown) => { log.error({ err }, 'stop failed'); resolve(1); });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  return runUntilSignal([service], log);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
