@@ -8,9 +8,9 @@
 // Worker -> parent: {type:'started'}, {type:'progress'} every second, {type:'result'} after
 // 'finish' (agents stopped).
 import path from 'node:path';
-import { startAgent, type AgentService } from '../agent/main.js';
+import { startAgent, type AgentService } from '../agent/runtime/agent.js';
 import { NoDataError } from '../agent/collectors/types.js';
-import type { CollectorTable } from '../agent/runner.js';
+import type { CollectorTable } from '../agent/runtime/runner.js';
 import { loadConfig } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { FLEET_METRICS, loadProfiles } from './record-payloads.js';

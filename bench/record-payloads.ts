@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { COLLECTORS, type CollectedMetric } from '../agent/collectors/index.js';
 import { NoDataError, type Reading } from '../agent/collectors/types.js';
-import { makePaths } from '../agent/paths.js';
+import { makePaths } from '../agent/read/paths.js';
 import { loadConfig } from '../common/config.js';
 import { silentLogger } from '../common/log.js';
 import { encodeMetric, type MetricMessages } from '../common/schema.js';

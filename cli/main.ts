@@ -87,15 +87,15 @@ export function parseArgs(argv: readonly string[]): Args {
 async function startServices(command: string, config: Config, log: Logger): Promise<Service[]> {
   switch (command) {
     case 'broker': {
-      const { startBroker } = await import('../broker/main.js');
+      const { startBroker } = await import('../broker/server.js');
       return [await startBroker(config.broker!, log)];
     }
     case 'agent': {
-      const { startAgent } = await import('../agent/main.js');
+      const { startAgent } = await import('../agent/runtime/agent.js');
       return [await startAgent(config.agent!, log)];
     }
     case 'ingestor': {
-      const { startIngestor } = await import('../ingestor/main.js');
+      const { startIngestor } = await import('../ingestor/ingestor.js');
       return [await startIngestor(config.ingestor!, log)];
     }
     case 'up': {

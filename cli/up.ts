@@ -54,9 +54,9 @@ function createFirstRunConfig(file: string, env: NodeJS.ProcessEnv) {
 }
 
 export async function startUp(config: Config, log: Logger): Promise<Service[]> {
-  const { startBroker } = await import('../broker/main.js');
-  const { startIngestor } = await import('../ingestor/main.js');
-  const { startAgent } = await import('../agent/main.js');
+  const { startBroker } = await import('../broker/server.js');
+  const { startIngestor } = await import('../ingestor/ingestor.js');
+  const { startAgent } = await import('../agent/runtime/agent.js');
   const started: Service[] = [];
   try {
     started.push(await startBroker(config.broker!, log));

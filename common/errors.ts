@@ -43,3 +43,6 @@ export class SensorError extends MachmonError {
     super('SENSOR_UNREADABLE', message, options);
   }
 }
+
+/** Short text of an error for a log line: its errno code (ENOENT, EACCES...) when it has one, else its message. */
+export const errText = (err: unknown): string => (err as NodeJS.ErrnoException)?.code ?? (err instanceof Error ? err.message : String(err));

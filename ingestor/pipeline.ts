@@ -4,7 +4,7 @@
 // or an InfluxDB outage leaves them unacknowledged at the broker, which re-delivers them.
 import type { Logger } from '../common/log.js';
 import { Confirmations, type Publish } from './confirmer.js';
-import { InfluxUnavailableError, type InfluxWriter, type WriteResult } from './influx-writer.js';
+import { InfluxUnavailableError, type InfluxWriter, type WriteResult } from './influx/index.js';
 import type { IngestorStats } from './stats.js';
 
 export interface Entry {

@@ -2,18 +2,10 @@
 // receipt time passed in: returns the points to write, or a PayloadError for a message
 // rejected for good (the caller logs, counts it by `reason` and acknowledges it).
 import { PayloadError } from '../common/errors.js';
-import type { MetricName } from '../common/schema.js';
 import { parseTopic } from '../common/topics.js';
 import { handleMetric } from './handlers/metric.js';
 import { handleStatus } from './handlers/status.js';
-
-export type Routed =
-  /** Points to write; `seq` is the agent's sequence number (readings only, for the confirmation). */
-  | { kind: 'points'; host: string; metric?: MetricName; seq?: number; lines: string[] }
-  /** Rejected for good; `seq` when the reading could be read far enough to know it. */
-  | { kind: 'rejected'; host?: string; seq?: number; error: PayloadError }
-  /** Nothing to store (confirmations, a cleared retained status). */
-  | { kind: 'ignored' };
+import type { Routed } from './routed.js';
 
 export interface Incoming {
   topic: string;

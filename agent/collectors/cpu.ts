@@ -3,9 +3,9 @@
 // currentLoad() reads the same file but also walks every CPU and keeps its own state).
 // The first sample reports the split since boot, as iostat's first report does; from then
 // on each sample covers the time since the previous one.
-import { readKernelFile } from '../sensors/fs-read.js';
+import { readKernelFile } from '../read/kernel-files.js';
 import { SensorError } from '../../common/errors.js';
-import { cpuSplit, parseProcStat, type CpuTimes } from '../parsers/proc-stat.js';
+import { cpuSplit, parseProcStat, type CpuTimes } from '../parse/proc-stat.js';
 import { NoDataError, type CollectorEntry } from './types.js';
 
 export const collector: CollectorEntry<'cpu'> = {

@@ -3,11 +3,12 @@
 // lscpu and reads /proc/cpuinfo at length). The total only changes with hardware, so it is
 // cached for an hour; the online count follows hotplug and is read every cycle.
 import { readFile } from 'node:fs/promises';
-import { readKernelFile } from '../sensors/fs-read.js';
+import { readKernelFile } from '../read/kernel-files.js';
 import { SensorError } from '../../common/errors.js';
-import { countCpuinfoProcessors, parseCpuList } from '../parsers/cpu-list.js';
-import { parseProcStat } from '../parsers/proc-stat.js';
-import { cachedFor, createOnce } from '../parsers/support.js';
+import { countCpuinfoProcessors, parseCpuList } from '../parse/cpu-list.js';
+import { parseProcStat } from '../parse/proc-stat.js';
+import { cachedFor } from './shared/cached.js';
+import { logOnce } from './shared/log-once.js';
 import type { CollectorEntry, Reading } from './types.js';
 
 const TOTAL_TTL_MS = 60 * 60_000;
@@ -15,7 +16,7 @@ const TOTAL_TTL_MS = 60 * 60_000;
 export const collector: CollectorEntry<'cpusNumber'> = {
   defaultEnabled: true,
   create: (ctx) => {
-    const once = createOnce(ctx.log);
+    const once = logOnce(ctx.log);
     const cpuFile = (name: string) => ctx.paths.sys('devices', 'system', 'cpu', name);
 
     /** CPUs present (lscpu's "CPU(s)"), else possible, else the processors of /proc/cpuinfo. */

@@ -1,14 +1,14 @@
 // disk: totals over the filesystems the partitions group reports (df --total), named "total".
 // Same reads as partitions (mount table + statfs), no child process.
-import { dfTotal } from '../parsers/mounts.js';
-import { createOnce } from '../parsers/support.js';
-import { readFilesystems } from './partitions.js';
+import { dfTotal } from '../parse/mounts.js';
+import { logOnce } from './shared/log-once.js';
+import { readFilesystems } from './shared/filesystems.js';
 import { NoDataError, type CollectorEntry, type Reading } from './types.js';
 
 export const collector: CollectorEntry<'disk'> = {
   defaultEnabled: true,
   create: (ctx) => {
-    const once = createOnce(ctx.log);
+    const once = logOnce(ctx.log);
     return {
       name: 'disk',
       async collect(): Promise<Reading<'disk'>> {

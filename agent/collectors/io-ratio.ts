@@ -5,11 +5,12 @@
 // with /proc/uptime as iostat does; the first sample gives rates since boot, as iostat's
 // first report. Which devices count, and why: isWholeDisk.
 import { readdir } from 'node:fs/promises';
-import { readKernelFile } from '../sensors/fs-read.js';
+import { readKernelFile } from '../read/kernel-files.js';
 import { SensorError } from '../../common/errors.js';
-import { everUsed, ioRow, isWholeDisk, parseDiskstats, type DiskStat } from '../parsers/diskstats.js';
-import { parseUptime } from '../parsers/loadavg.js';
-import { cachedFor, createOnce } from '../parsers/support.js';
+import { everUsed, ioRow, isWholeDisk, parseDiskstats, type DiskStat } from '../parse/diskstats.js';
+import { parseUptime } from '../parse/loadavg.js';
+import { cachedFor } from './shared/cached.js';
+import { logOnce } from './shared/log-once.js';
 import { NoDataError, type CollectorEntry, type Reading } from './types.js';
 
 /** Disks come and go (USB); the list of /sys/block is read again after this long. */
@@ -18,7 +19,7 @@ const SYS_BLOCK_TTL_MS = 60_000;
 export const collector: CollectorEntry<'ioRatio'> = {
   defaultEnabled: true,
   create: (ctx) => {
-    const once = createOnce(ctx.log);
+    const once = logOnce(ctx.log);
     let prev: { uptime: number; disks: Map<string, DiskStat> } | undefined;
     const sysBlock = cachedFor(SYS_BLOCK_TTL_MS, async (): Promise<Set<string> | undefined> => {
       try {

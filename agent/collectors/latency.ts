@@ -7,11 +7,12 @@
 import { accessSync, constants } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import path from 'node:path';
-import { onceLog } from '../sensors/once-log.js';
-import { parsePingSummary, rttStats } from '../sensors/ping.js';
-import { runBounded } from '../sensors/run-bounded.js';
-import { tcpConnectTime } from '../sensors/tcp-probe.js';
+import { logOnce } from './shared/log-once.js';
+import { parsePingSummary, rttStats } from '../parse/ping.js';
+import { runBounded } from '../read/run-bounded.js';
+import { tcpConnectTime } from '../read/tcp-probe.js';
 import { type Collector, type CollectorContext, type CollectorEntry, type Reading } from './types.js';
+import { SensorError } from '../../common/errors.js';
 
 const DEFAULT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'tcp:': 1883, 'mqtts:': 8883, 'ssl:': 8883, 'tls:': 8883, 'ws:': 80, 'wss:': 443 };
 
@@ -57,7 +58,7 @@ const NOT_PERMITTED = /operation not permitted|permission denied|socktype|cap_ne
 
 export function createLatency(ctx: CollectorContext): Collector<'latency'> {
   const { config, log } = ctx;
-  const once = onceLog(log);
+  const once = logOnce(log);
   const { count, timeoutMs, method } = config.latency;
   const target = latencyTarget(config.brokerUrl, config.latency.target);
   let ping = method === 'tcp' ? undefined : findPing();
@@ -81,7 +82,7 @@ export function createLatency(ctx: CollectorContext): Collector<'latency'> {
         once.log('icmp:denied', 'warn', { reason: why }, 'ping is not permitted here: measuring the TCP connect time instead');
         return undefined;
       }
-      throw new Error(`ping ${target.host} gave no summary: ${why}`);
+      throw new SensorError(`ping ${target.host} gave no summary: ${why}`);
     }
     const reading: Reading<'latency'> = {
       method: 'icmp',

@@ -8,11 +8,12 @@
 //      it reads <rootDir>/var/log/journal (--directory).
 // The first sample of a source starts at its end: no history dump. Every 30 s by default.
 import { stat } from 'node:fs/promises';
-import { errText } from '../sensors/fs-read.js';
-import { journalctlArgs, parseJournalJson } from '../sensors/journal.js';
-import { onceLog } from '../sensors/once-log.js';
-import { runBounded } from '../sensors/run-bounded.js';
-import { parseSyslogLine, tailFile, type LogLine, type TailState } from '../sensors/syslog.js';
+import { errText } from '../../common/errors.js';
+import { journalctlArgs, parseJournalJson } from '../parse/journal.js';
+import { logOnce } from './shared/log-once.js';
+import { runBounded } from '../read/run-bounded.js';
+import { parseSyslogLine, type LogLine } from '../parse/syslog.js';
+import { tailFile, type TailState } from '../read/tail.js';
 import type { LogsRow } from '../../proto/gen/machmon.js';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry } from './types.js';
 
@@ -39,7 +40,7 @@ export interface LogsDeps {
 
 export function createLogs(ctx: CollectorContext, deps: LogsDeps = {}): Collector<'logs'> {
   const { config, paths, log } = ctx;
-  const once = onceLog(log);
+  const once = logOnce(log);
   const maxLines = config.metrics.logs?.maxLines ?? DEFAULT_MAX_LINES;
   const candidates = [paths.root('var', 'log', 'syslog'), paths.root('var', 'log', 'messages')];
   const journalDir = config.rootDir === '/' ? undefined : paths.root('var', 'log', 'journal');

@@ -2,16 +2,16 @@
 // Cost: one read of /proc/meminfo (free would spawn). systeminformation's mem() reads the
 // same file but has no Shmem and computes "used" its own way, so the file is read here.
 // Which "used": see memFromMeminfo (procps-ng 3.3.x: total - free - buffers - cache).
-import { readKernelFile } from '../sensors/fs-read.js';
+import { readKernelFile } from '../read/kernel-files.js';
 import { SensorError } from '../../common/errors.js';
-import { memFromMeminfo, parseMeminfo } from '../parsers/meminfo.js';
-import { createOnce } from '../parsers/support.js';
+import { memFromMeminfo, parseMeminfo } from '../parse/meminfo.js';
+import { logOnce } from './shared/log-once.js';
 import type { CollectorEntry } from './types.js';
 
 export const collector: CollectorEntry<'mem'> = {
   defaultEnabled: true,
   create: (ctx) => {
-    const once = createOnce(ctx.log);
+    const once = logOnce(ctx.log);
     return {
       name: 'mem',
       async collect() {

@@ -4,9 +4,12 @@
 // addresses (os.networkInterfaces(), a getifaddrs call, no child process), link type, flags,
 // MAC. Never systeminformation's networkInterfaces(): it spawns processes (~260 ms on a Pi).
 import os from 'node:os';
-import { errText, parseSysHex, parseSysInt, readKernelText, readText } from '../sensors/fs-read.js';
-import { onceLog } from '../sensors/once-log.js';
-import { broadcastOf, IFF_BROADCAST, linkEncap, parseProcNetDev, pickAddresses, type InterfaceAddresses } from '../sensors/net.js';
+import { errText } from '../../common/errors.js';
+import { parseSysHex, parseSysInt } from '../parse/sysfs.js';
+import { readKernelText, readText } from '../read/kernel-files.js';
+import { cachedFor } from './shared/cached.js';
+import { logOnce } from './shared/log-once.js';
+import { broadcastOf, IFF_BROADCAST, linkEncap, parseProcNetDev, pickAddresses, type InterfaceAddresses } from '../parse/net.js';
 import type { NetworkMetricsRow } from '../../proto/gen/machmon.js';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry } from './types.js';
 
@@ -25,11 +28,14 @@ export interface NetworkMetricsDeps {
 
 export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetricsDeps = {}): Collector<'networkMetrics'> {
   const { paths, log } = ctx;
-  const once = onceLog(log);
+  const once = logOnce(log);
   const getInterfaces = deps.networkInterfaces ?? os.networkInterfaces;
   const now = deps.now ?? Date.now;
   const netDev = paths.proc('net', 'dev');
-  let facts: { names: string; at: number; byName: Map<string, LinkFacts> } | undefined;
+  // Addresses, MAC and link type per interface: read again every NET_FACTS_TTL_MS, or at once when the interfaces change.
+  let factsFor = '';
+  let names: string[] = [];
+  const facts = cachedFor(NET_FACTS_TTL_MS, () => loadFacts(names), now);
 
   const sysInt = async (name: string, attr: string, parse = parseSysInt): Promise<number | undefined> => {
     const file = paths.sys('class', 'net', name, attr);
@@ -73,15 +79,17 @@ export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetrics
       }
       const counters = parseProcNetDev(text);
       if (counters.size === 0) throw new NoDataError(`${netDev} lists no interface`);
-      const names = [...counters.keys()];
+      names = [...counters.keys()];
       const key = names.join(' ');
-      if (!facts || facts.names !== key || now() - facts.at > NET_FACTS_TTL_MS) {
-        facts = { names: key, at: now(), byName: await loadFacts(names) };
+      if (key !== factsFor) {
+        facts.clear();
+        factsFor = key;
       }
+      const byName = await facts.get();
       const rows = await Promise.all(
         names.map(async (name): Promise<NetworkMetricsRow> => {
           const c = counters.get(name)!;
-          const f = facts!.byName.get(name);
+          const f = byName.get(name);
           const [mtu, txQueueLen] = await Promise.all([sysInt(name, 'mtu'), sysInt(name, 'tx_queue_len')]);
           const row: NetworkMetricsRow = { name, rxPackets: c.rxPackets, rxErrors: c.rxErrors, txPackets: c.txPackets, txErrors: c.txErrors, collisions: c.collisions };
           if (f?.ipv4 !== undefined) row.ipv4 = f.ipv4;

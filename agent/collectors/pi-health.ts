@@ -6,9 +6,13 @@
 //   /sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq  kHz
 // A machine without get_throttled, rpi_volt and a "Raspberry Pi" model is not a Pi: NoDataError,
 // logged once at debug. No child process.
-import { errText, parseSysInt, readText } from '../sensors/fs-read.js';
-import { onceLog } from '../sensors/once-log.js';
-import { findRpiVoltHwmon, GET_THROTTLED, parseDeviceTreeModel, parseThrottled } from '../sensors/pi.js';
+import { errText } from '../../common/errors.js';
+import { parseSysInt } from '../parse/sysfs.js';
+import { readText } from '../read/kernel-files.js';
+import { cachedFor } from './shared/cached.js';
+import { logOnce } from './shared/log-once.js';
+import { GET_THROTTLED, parseDeviceTreeModel, parseThrottled } from '../parse/pi.js';
+import { findRpiVoltHwmon } from '../read/hwmon.js';
 import path from 'node:path';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry, type Reading } from './types.js';
 
@@ -17,11 +21,12 @@ const HWMON_RESCAN_MS = 5 * 60_000;
 
 export function createPiHealth(ctx: CollectorContext): Collector<'piHealth'> {
   const { paths, log } = ctx;
-  const once = onceLog(log);
+  const once = logOnce(log);
   const throttledFile = paths.sys(...GET_THROTTLED);
   const clockFile = paths.sys('devices', 'system', 'cpu', 'cpu0', 'cpufreq', 'scaling_cur_freq');
   let model: { value: string | undefined } | undefined; // read once: the board does not change
-  let hwmon: { dir: string | undefined; at: number } | undefined;
+  // Once found it stays; while missing it is looked for again every HWMON_RESCAN_MS.
+  const hwmonDir = cachedFor((dir: string | undefined) => (dir ? Infinity : HWMON_RESCAN_MS), () => findRpiVoltHwmon(paths.sys('class', 'hwmon')).catch(() => undefined));
 
   /** Reads an optional value; a missing file is silent (debug once), other errors are logged once. */
   async function optional<T>(key: string, file: string, parse: (text: string) => T | undefined): Promise<T | undefined> {
@@ -49,16 +54,13 @@ export function createPiHealth(ctx: CollectorContext): Collector<'piHealth'> {
     name: 'piHealth',
     async collect() {
       model ??= { value: await optional('model', paths.proc('device-tree', 'model'), parseDeviceTreeModel) };
-      const now = Date.now();
-      if (!hwmon || (hwmon.dir === undefined && now - hwmon.at > HWMON_RESCAN_MS)) {
-        hwmon = { dir: await findRpiVoltHwmon(paths.sys('class', 'hwmon')).catch(() => undefined), at: now };
-      }
+      const hwmon = await hwmonDir.get();
       const [throttled, lcrit, clock] = await Promise.all([
         optional('throttled', throttledFile, parseThrottled),
-        hwmon.dir ? optional('hwmon', path.join(hwmon.dir, 'in0_lcrit_alarm'), parseSysInt) : undefined,
+        hwmon ? optional('hwmon', path.join(hwmon, 'in0_lcrit_alarm'), parseSysInt) : undefined,
         optional('clock', clockFile, parseSysInt),
       ]);
-      const isPi = throttled !== undefined || hwmon.dir !== undefined || /^Raspberry Pi/.test(model.value ?? '');
+      const isPi = throttled !== undefined || hwmon !== undefined || /^Raspberry Pi/.test(model.value ?? '');
       if (!isPi) {
         once.log('not-a-pi', 'debug', { throttledFile }, 'not a Raspberry Pi: no piHealth');
         throw new NoDataError('not a Raspberry Pi (no get_throttled, no rpi_volt hwmon, no Raspberry Pi model)');

@@ -10,15 +10,16 @@
 // over its lifetime. N rows are always sent (fewer only when fewer processes exist), like
 // `head -N`, ranked by CPU use, then by total CPU time, then by pid.
 import { readFile } from 'node:fs/promises';
-import { readKernelFile } from '../sensors/fs-read.js';
-import { parseMeminfo } from '../parsers/meminfo.js';
-import { formatLocalDateTime, parseUptime } from '../parsers/loadavg.js';
-import { CLK_TCK, commandLine, formatCpuTime, parseIdNames, parsePidStatus, type PidStat } from '../parsers/pid.js';
-import { cachedFor, createOnce } from '../parsers/support.js';
+import { readKernelFile } from '../read/kernel-files.js';
+import { parseMeminfo } from '../parse/meminfo.js';
+import { formatLocalDateTime, parseUptime } from '../parse/loadavg.js';
+import { CLK_TCK, commandLine, formatCpuTime, parseIdNames, parsePidStatus, type PidStat } from '../parse/pid.js';
+import { cachedFor } from './shared/cached.js';
+import { logOnce } from './shared/log-once.js';
 import { SensorError } from '../../common/errors.js';
-import type { Paths } from '../paths.js';
-import { scanPidStats } from './processes-number.js';
-import { BOOT_TIME_TTL_MS, readBootTimeMs } from './system-additional-info.js';
+import type { Paths } from '../read/paths.js';
+import { scanPidStats } from './shared/pids.js';
+import { BOOT_TIME_TTL_MS, readBootTimeMs } from './shared/boot-time.js';
 import type { CollectorEntry, Reading } from './types.js';
 
 const DEFAULT_TOP = 10;
@@ -63,7 +64,7 @@ export const collector: CollectorEntry<'process'> = {
   defaultEnabled: true,
   defaultIntervalMs: 30_000,
   create: (ctx) => {
-    const once = createOnce(ctx.log);
+    const once = logOnce(ctx.log);
     const top = ctx.config.metrics.process?.top ?? DEFAULT_TOP;
     const boot = cachedFor(BOOT_TIME_TTL_MS, () => readBootTimeMs(ctx.paths));
     const memTotal = cachedFor(MEM_TOTAL_TTL_MS, () => readMemTotalKb(ctx.paths));

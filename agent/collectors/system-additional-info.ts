@@ -2,31 +2,21 @@
 // Cost: /proc/loadavg every cycle, /run/utmp (a few hundred bytes) every cycle, /proc/stat's
 // btime once every ten minutes — no child process (uptime/who would spawn; so does
 // systeminformation's users(), which runs who and w).
-// Boot time is cached but not forever: a Pi has no real-time clock, and when NTP sets the
-// clock after boot the kernel's btime moves with it.
 // Users: the USER_PROCESS records of /run/utmp, as who -q and uptime count them. Systems
 // that no longer keep utmp (systemd-logind only) are counted from /run/systemd/sessions,
 // sessions of class "user" only. Neither present: the value stays unset.
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { formatLocalDateTime, parseLoadavg } from '../parsers/loadavg.js';
-import { parseProcStat } from '../parsers/proc-stat.js';
-import { cachedFor, createOnce, reasonOf } from '../parsers/support.js';
-import { countUtmpUsers, isUserSession } from '../parsers/utmp.js';
-import type { Paths } from '../paths.js';
-import { readKernelFile } from '../sensors/fs-read.js';
-import { SensorError } from '../../common/errors.js';
+import { formatLocalDateTime, parseLoadavg } from '../parse/loadavg.js';
+import { errText, SensorError } from '../../common/errors.js';
+import { BOOT_TIME_TTL_MS, readBootTimeMs } from './shared/boot-time.js';
+import { cachedFor } from './shared/cached.js';
+import { logOnce } from './shared/log-once.js';
+import { countUtmpUsers, isUserSession } from '../parse/utmp.js';
+import type { Paths } from '../read/paths.js';
+import { readKernelFile } from '../read/kernel-files.js';
 import type { CollectorEntry, Reading } from './types.js';
 
-export const BOOT_TIME_TTL_MS = 10 * 60_000;
-
-/** Boot time (ms since the epoch) from /proc/stat's btime. */
-export async function readBootTimeMs(paths: Paths): Promise<number> {
-  const file = paths.proc('stat');
-  const btime = parseProcStat(await readFile(file, 'utf8')).btime;
-  if (btime === undefined) throw new SensorError(`no btime line in ${file}`);
-  return btime * 1000;
-}
 
 async function countUsers(paths: Paths): Promise<number> {
   try {
@@ -39,7 +29,7 @@ async function countUsers(paths: Paths): Promise<number> {
     try {
       names = await readdir(dir);
     } catch (err) {
-      throw new SensorError(`neither ${paths.root('run', 'utmp')} nor ${dir} exists (${reasonOf(err)})`, { cause: err });
+      throw new SensorError(`neither ${paths.root('run', 'utmp')} nor ${dir} exists (${errText(err)})`, { cause: err });
     }
     let n = 0;
     for (const name of names.filter((f) => !f.includes('.'))) {
@@ -56,7 +46,7 @@ async function countUsers(paths: Paths): Promise<number> {
 export const collector: CollectorEntry<'systemAdditionalInfo'> = {
   defaultEnabled: true,
   create: (ctx) => {
-    const once = createOnce(ctx.log);
+    const once = logOnce(ctx.log);
     const boot = cachedFor(BOOT_TIME_TTL_MS, () => readBootTimeMs(ctx.paths));
     return {
       name: 'systemAdditionalInfo',

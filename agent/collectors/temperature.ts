@@ -6,11 +6,12 @@
 //   mock    27 + random 0-10 °C, only when no real source gave a value this cycle.
 // A sensor that cannot be read (bad CRC, the 85 °C power-on reset value, EIO) is skipped and
 // its reason logged once until it reads again. No child process, ever.
-import { onceLog } from '../sensors/once-log.js';
-import { errText } from '../sensors/fs-read.js';
-import { listW1Sensors, readW1Sensor } from '../sensors/w1.js';
-import { listThermalZones, readThermalZone, thermalSensorId, type ThermalZone } from '../sensors/thermal.js';
-import { listGpioChips, mapBcmPin, openGpioInput, type GpioInput } from '../sensors/gpio.js';
+import { cachedFor } from './shared/cached.js';
+import { logOnce } from './shared/log-once.js';
+import { errText } from '../../common/errors.js';
+import { listW1Sensors, readW1Sensor } from '../read/w1.js';
+import { listThermalZones, readThermalZone, thermalSensorId } from '../read/thermal.js';
+import { listGpioChips, mapBcmPin, openGpioInput, type GpioInput } from '../read/gpio.js';
 import type { TemperatureRow } from '../../proto/gen/machmon.js';
 import { NoDataError, type CollectorContext, type CollectorEntry, type Collector } from './types.js';
 
@@ -25,11 +26,11 @@ type GpioState = { kind: 'unopened' } | { kind: 'open'; input: GpioInput; sensor
 
 export function createTemperature(ctx: CollectorContext): Collector<'temperature'> {
   const { config, paths, log } = ctx;
-  const once = onceLog(log);
+  const once = logOnce(log);
   const sources = config.temperature.sources;
   const w1Devices = paths.sensorSys('bus', 'w1', 'devices');
   const thermalClass = paths.sensorSys('class', 'thermal');
-  let zones: { list: ThermalZone[]; at: number } | undefined;
+  const zoneList = cachedFor(ZONE_LIST_TTL_MS, () => listThermalZones(thermalClass));
   let gpio: GpioState = { kind: 'unopened' };
 
   async function readW1(rows: Row[]) {
@@ -61,23 +62,22 @@ export function createTemperature(ctx: CollectorContext): Collector<'temperature
   }
 
   async function readThermal(rows: Row[]) {
-    const now = Date.now();
-    if (!zones || now - zones.at > ZONE_LIST_TTL_MS) zones = { list: await listThermalZones(thermalClass), at: now };
-    if (zones.list.length === 0) {
+    const zones = await zoneList.get();
+    if (zones.length === 0) {
       once.log('thermal:none', 'debug', { dir: thermalClass }, 'no thermal zone');
       return;
     }
     once.clear('thermal:none');
-    const values = await Promise.allSettled(zones.list.map((z) => readThermalZone(thermalClass, z.zone)));
+    const values = await Promise.allSettled(zones.map((z) => readThermalZone(thermalClass, z.zone)));
     values.forEach((v, i) => {
-      const zone = zones!.list[i]!;
+      const zone = zones[i]!;
       const sensor = thermalSensorId(zone);
       if (v.status === 'fulfilled') {
         once.clear(`thermal:${zone.zone}`);
         rows.push({ sensor, source: 'thermal', degreesCelsius: v.value });
       } else {
         once.log(`thermal:${zone.zone}`, 'warn', { sensor, reason: errText(v.reason) }, 'thermal zone unreadable, skipped');
-        zones!.at = 0; // the zone may have gone: list again next cycle
+        zoneList.clear(); // the zone may have gone: list again next cycle
       }
     });
   }

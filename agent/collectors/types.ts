@@ -2,7 +2,7 @@
 import type { AgentConfig } from '../../common/config.js';
 import type { Logger } from '../../common/log.js';
 import type { MetricMessages, MetricName } from '../../common/schema.js';
-import type { Paths } from '../paths.js';
+import type { Paths } from '../read/paths.js';
 
 /** A reading without its header; the runner adds the header (hostname, time, seq...). */
 export type Reading<M extends MetricName> = Omit<MetricMessages[M], 'header'>;

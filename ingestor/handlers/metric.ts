@@ -2,7 +2,7 @@
 import { PayloadError } from '../../common/errors.js';
 import { decodeMetric, metricSpec, type MetricName } from '../../common/schema.js';
 import { enrich, toLines } from '../points.js';
-import type { Routed } from '../router.js';
+import type { Routed } from '../routed.js';
 import { validateReading } from '../validate.js';
 
 export function handleMetric(host: string, metric: MetricName, payload: Uint8Array, receivedAtMs: number): Routed {

@@ -4,7 +4,7 @@
 // out its stored copy on subscribe, so "last seen" panels can skip those.
 import { PayloadError } from '../../common/errors.js';
 import { escapeKey, escapeMeasurement, formatLine, quoteString } from '../line-protocol.js';
-import type { Routed } from '../router.js';
+import type { Routed } from '../routed.js';
 
 export const STATUS_MEASUREMENT = 'Status';
 const MEASUREMENT = escapeMeasurement(STATUS_MEASUREMENT);

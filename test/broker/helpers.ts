@@ -9,7 +9,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { loadConfig, type BrokerConfig } from '../../common/config.js';
 import type { Logger } from '../../common/log.js';
-import { startBroker, type Broker } from '../../broker/main.js';
+import { startBroker, type Broker } from '../../broker/server.js';
 
 export const PASSWORD = 'fleet secret ünïcödé ✓';
 

@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { generate } from 'mqtt-packet';
 import { afterAll, expect, it } from 'vitest';
-import { startBroker } from '../../broker/main.js';
+import { startBroker } from '../../broker/server.js';
 import { MachmonError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';
 import { brokerConfig, collect, connect, PASSWORD, sleep, startTestBroker, until } from './helpers.js';

@@ -22,7 +22,7 @@ const builtins = new Set(
 describe('agent bundle contents (metafile)', () => {
   it('holds the agent and none of the server side: no aedes, no InfluxDB client, no broker/ingestor/cli code', () => {
     const inputs = Object.keys(build.metafile.inputs);
-    expect(inputs).toContain('agent/main.ts');
+    expect(inputs).toContain('agent/runtime/agent.ts');
     expect(inputs).toContain('deploy/pi/agent-entry.ts');
     const forbidden = inputs.filter((i) => /node_modules\/(aedes|@influxdata\/)|^(broker|ingestor|cli)\//.test(i));
     expect(forbidden).toEqual([]);

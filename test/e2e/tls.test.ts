@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startAgent, type AgentService } from '../../agent/main.js';
-import { startBroker, type Broker } from '../../broker/main.js';
+import { startAgent, type AgentService } from '../../agent/runtime/agent.js';
+import { startBroker, type Broker } from '../../broker/server.js';
 import { loadConfig } from '../../common/config.js';
 import { ConfigError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';
-import { startIngestor, type Ingestor } from '../../ingestor/main.js';
+import { startIngestor, type Ingestor } from '../../ingestor/ingestor.js';
 import { runCli } from '../helpers/cli.js';
 import { influxRows } from '../helpers/influxd.js';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBroker, type Broker } from '../../broker/main.js';
+import { startBroker, type Broker } from '../../broker/server.js';
 import { loadConfig } from '../../common/config.js';
 import { silentLogger } from '../../common/log.js';
 

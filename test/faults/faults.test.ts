@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../agent/outbox.js';
+import { Outbox } from '../../agent/outbox/outbox.js';
 import { silentLogger } from '../../common/log.js';
 import { METRIC_NAMES } from '../../common/schema.js';
 import { influxRows, startInfluxd, type Influxd } from '../helpers/influxd.js';

@@ -106,9 +106,9 @@ describe('every dashboard query returns data after a real pipeline run', () => {
 
   beforeAll(async () => {
     try {
-      const { startBroker } = await import('../../broker/main.js');
-      const { startIngestor } = await import('../../ingestor/main.js');
-      const { startAgent } = await import('../../agent/main.js');
+      const { startBroker } = await import('../../broker/server.js');
+      const { startIngestor } = await import('../../ingestor/ingestor.js');
+      const { startAgent } = await import('../../agent/runtime/agent.js');
 
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'machmon-grafana-'));
       dirs.push(tmp);
@@ -189,7 +189,7 @@ describe('every dashboard query returns data after a real pipeline run', () => {
   }, 60_000);
 
   const requirePipeline = () => {
-    if (setupError) throw new Error(`the pipeline (broker/main.ts startBroker, ingestor/main.ts startIngestor, agent/main.ts startAgent) did not start: ${setupError.message}`);
+    if (setupError) throw new Error(`the pipeline (broker/server.ts startBroker, ingestor/ingestor.ts startIngestor, agent/runtime/agent.ts startAgent) did not start: ${setupError.message}`);
   };
 
   it('lists both hosts in the hostname variable', async () => {

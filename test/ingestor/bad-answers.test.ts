@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startIngestor, type Ingestor } from '../../ingestor/main.js';
+import { startIngestor, type Ingestor } from '../../ingestor/ingestor.js';
 import { influxRows } from '../helpers/influxd.js';
 import { connectClient, endClient, header, ingestorConfig, publishReading, randomDb, startBroker, waitFor, type TestBroker } from './helpers.js';
 

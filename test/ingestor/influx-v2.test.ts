@@ -7,8 +7,8 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.js';
 import { silentLogger } from '../../common/log.js';
-import { InfluxV2Writer } from '../../ingestor/influx-v2.js';
-import { startIngestor, type Ingestor } from '../../ingestor/main.js';
+import { InfluxV2Writer } from '../../ingestor/influx/v2.js';
+import { startIngestor, type Ingestor } from '../../ingestor/ingestor.js';
 import { connectClient, endClient, header, ingestorConfig, publishReading, startBroker, waitFor, type TestBroker } from './helpers.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from './victoria-metrics.js';
 

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startIngestor, type Ingestor } from '../../ingestor/main.js';
+import { startIngestor, type Ingestor } from '../../ingestor/ingestor.js';
 import { startInfluxd, influxRows, type Influxd } from '../helpers/influxd.js';
 import { connectClient, endClient, header, ingestorConfig, publishReading, sleep, startBroker, waitFor, type TestBroker } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { decodeConfirm } from '../../common/confirm.js';
 import { silentLogger } from '../../common/log.js';
 import { METRICS, METRIC_NAMES, type MetricName, type MetricSpec } from '../../common/schema.js';
 import { confirmTopic, metricTopic, statusTopic } from '../../common/topics.js';
-import { startIngestor, type Ingestor } from '../../ingestor/main.js';
+import { startIngestor, type Ingestor } from '../../ingestor/ingestor.js';
 import { influxQuery, influxRows } from '../helpers/influxd.js';
 import { connectClient, endClient, header, ingestorConfig, publishRaw, publishReading, randomDb, sleep, startBroker, waitFor, type TestBroker } from './helpers.js';
 

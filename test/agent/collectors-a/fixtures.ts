@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { loadConfig } from '../../../common/config.js';
 import type { CollectorContext } from '../../../agent/collectors/types.js';
-import { makePaths } from '../../../agent/paths.js';
+import { makePaths } from '../../../agent/read/paths.js';
 
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/proc');
 

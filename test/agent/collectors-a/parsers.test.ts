@@ -1,14 +1,14 @@
 // The pure parsers of the procfs collectors, on text recorded on Raspberry Pis and on this
 // machine, compared with what free, df, iostat and nproc printed on the same machine.
 import { describe, expect, it } from 'vitest';
-import { countCpuinfoProcessors, parseCpuList } from '../../../agent/parsers/cpu-list.js';
-import { ioRow, isWholeDisk, parseDiskstats } from '../../../agent/parsers/diskstats.js';
-import { formatLocalDateTime, parseLoadavg, parseUptime } from '../../../agent/parsers/loadavg.js';
-import { memFromMeminfo, parseMeminfo } from '../../../agent/parsers/meminfo.js';
-import { dfRow, dfTotal, parseMounts, selectRealFilesystems } from '../../../agent/parsers/mounts.js';
-import { commandLine, formatCpuTime, parseIdNames, parsePidStat, parsePidStatus } from '../../../agent/parsers/pid.js';
-import { cpuSplit, parseProcStat } from '../../../agent/parsers/proc-stat.js';
-import { countUtmpUsers, isUserSession } from '../../../agent/parsers/utmp.js';
+import { countCpuinfoProcessors, parseCpuList } from '../../../agent/parse/cpu-list.js';
+import { ioRow, isWholeDisk, parseDiskstats } from '../../../agent/parse/diskstats.js';
+import { formatLocalDateTime, parseLoadavg, parseUptime } from '../../../agent/parse/loadavg.js';
+import { memFromMeminfo, parseMeminfo } from '../../../agent/parse/meminfo.js';
+import { dfRow, dfTotal, parseMounts, selectRealFilesystems } from '../../../agent/parse/mounts.js';
+import { commandLine, formatCpuTime, parseIdNames, parsePidStat, parsePidStatus } from '../../../agent/parse/pid.js';
+import { cpuSplit, parseProcStat } from '../../../agent/parse/proc-stat.js';
+import { countUtmpUsers, isUserSession } from '../../../agent/parse/utmp.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { dfRows, fixture, FIXTURES, iostatDevices } from './fixtures.js';

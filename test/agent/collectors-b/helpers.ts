@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { loadConfig, type AgentConfig } from '../../../common/config.js';
 import type { CollectorContext } from '../../../agent/collectors/types.js';
-import { pathsFromConfig } from '../../../agent/paths.js';
+import { pathsFromConfig } from '../../../agent/read/paths.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SYS_FIXTURES = path.resolve(here, '../../fixtures/sys');

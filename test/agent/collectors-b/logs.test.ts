@@ -6,8 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogs } from '../../../agent/collectors/logs.js';
 import { NoDataError } from '../../../agent/collectors/types.js';
-import { parseJournalJson, journalctlArgs } from '../../../agent/sensors/journal.js';
-import { formatLocal, MAX_MESSAGE_CHARS, parseSyslogLine, readLinesAt } from '../../../agent/sensors/syslog.js';
+import { parseJournalJson, journalctlArgs } from '../../../agent/parse/journal.js';
+import { formatLocal, MAX_MESSAGE_CHARS, parseSyslogLine } from '../../../agent/parse/syslog.js';
+import { readLinesAt } from '../../../agent/read/tail.js';
 import { decodeMetric, encodeMetric } from '../../../common/schema.js';
 import { FIXTURES, makeCtx } from './helpers.js';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNetworkMetrics, NET_FACTS_TTL_MS } from '../../../agent/collectors/network-metrics.js';
-import { broadcastOf, linkEncap, parseProcNetDev, pickAddresses } from '../../../agent/sensors/net.js';
+import { broadcastOf, linkEncap, parseProcNetDev, pickAddresses } from '../../../agent/parse/net.js';
 import { decodeMetric, encodeMetric } from '../../../common/schema.js';
 import { makeCtx, sysTree } from './helpers.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPiHealth } from '../../../agent/collectors/pi-health.js';
 import { NoDataError } from '../../../agent/collectors/types.js';
-import { parseDeviceTreeModel, parseThrottled } from '../../../agent/sensors/pi.js';
+import { parseDeviceTreeModel, parseThrottled } from '../../../agent/parse/pi.js';
 import { decodeMetric, encodeMetric } from '../../../common/schema.js';
 import { makeCtx, sysTree } from './helpers.js';
 

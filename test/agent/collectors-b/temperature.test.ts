@@ -3,8 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTemperature, MOCK_BASE_CELSIUS, MOCK_SPREAD_CELSIUS } from '../../../agent/collectors/temperature.js';
 import { NoDataError } from '../../../agent/collectors/types.js';
-import { listGpioChips, mapBcmPin, type GpioChip } from '../../../agent/sensors/gpio.js';
-import { parseW1Slave, parseW1Temperature } from '../../../agent/sensors/w1.js';
+import { listGpioChips, mapBcmPin, type GpioChip } from '../../../agent/read/gpio.js';
+import { parseW1Slave, parseW1Temperature } from '../../../agent/parse/w1.js';
 import { decodeMetric, encodeMetric } from '../../../common/schema.js';
 import { makeCtx, sysTree } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { healthReading, OutboxSizeLog } from '../../../agent/health.js';
-import type { OutboxStats } from '../../../agent/outbox.js';
+import { healthReading, OutboxSizeLog } from '../../../agent/runtime/health.js';
+import type { OutboxStats } from '../../../agent/outbox/outbox.js';
 import { captureLog } from './helpers.js';
 
 const stats = (messages: number, oldest?: number): OutboxStats => ({ messages, bytes: messages * 100, oldestSampleTimeMs: oldest, droppedTotal: 3, corruptTotal: 0, segments: 1 });

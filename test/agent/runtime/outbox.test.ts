@@ -5,8 +5,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/log.js';
-import { crc32 } from '../../../agent/crc32.js';
-import { Outbox, type OutboxOptions } from '../../../agent/outbox.js';
+import { crc32 } from '../../../agent/outbox/crc32.js';
+import { Outbox, type OutboxOptions } from '../../../agent/outbox/outbox.js';
 
 const dirs: string[] = [];
 const boxes: Outbox[] = [];

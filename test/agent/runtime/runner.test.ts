@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NoDataError } from '../../../agent/collectors/types.js';
-import { makePaths } from '../../../agent/paths.js';
-import { planGroups, Runner, type CollectorTable, type ReadingSink } from '../../../agent/runner.js';
+import { makePaths } from '../../../agent/read/paths.js';
+import { planGroups, Runner, type CollectorTable, type ReadingSink } from '../../../agent/runtime/runner.js';
 import { silentLogger, type Logger } from '../../../common/log.js';
 import { COLLECTORS } from '../../../agent/collectors/index.js';
 import { agentConfig, captureLog, counter, DEBUG, entry, sleep, waitFor, WARN } from './helpers.js';

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makePaths } from '../../../agent/paths.js';
-import { detectSystem, parseOsRelease, systemName } from '../../../agent/system.js';
-import { AGENT_VERSION } from '../../../agent/version.js';
+import { makePaths } from '../../../agent/read/paths.js';
+import { detectSystem, parseOsRelease, systemName } from '../../../agent/runtime/system.js';
+import { AGENT_VERSION } from '../../../agent/runtime/version.js';
 
 const RASPBIAN_BULLSEYE = `PRETTY_NAME="Raspbian GNU/Linux 11 (bullseye)"
 NAME="Raspbian GNU/Linux"

@@ -9,7 +9,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerAddress, Publisher, streamBuilder } from '../../../agent/publisher.js';
+import { brokerAddress, Publisher, streamBuilder } from '../../../agent/runtime/publisher.js';
 import { captureLog, waitFor } from './helpers.js';
 
 describe('brokerAddress', () => {

@@ -1,9 +1,5 @@
-// 1-Wire temperature sensors (w1_therm driver): /sys/bus/w1/devices/<family>-<serial>/w1_slave
-// (two lines: "... : crc=e1 YES" and "... t=20687") or .../temperature (millidegrees).
-// Reading either makes the sensor convert (up to 750 ms each), so sensors are read one
-// after another, never in parallel: the kernel serialises the bus anyway.
-import path from 'node:path';
-import { listDir, readText } from './fs-read.js';
+// 1-Wire temperature sensor files (w1_therm driver): w1_slave (two lines: "... : crc=e1 YES"
+// and "... t=20687") or temperature (millidegrees).
 
 /** w1_therm families: DS18S20 (10), DS1822 (22), DS18B20 (28), DS1825 (3b), DS28EA00 (42). */
 export const W1_THERM_FAMILIES = ['10', '22', '28', '3b', '42'];
@@ -37,26 +33,4 @@ export function parseW1Temperature(text: string): W1Result {
 function fromMillidegrees(milli: number): W1Result {
   if (milli === W1_RESET_MILLIDEGREES) return { ok: false, reason: 'reset', detail: 'power-on reset value 85000 (no conversion happened)' };
   return { ok: true, celsius: milli / 1000 };
-}
-
-export interface W1Reading {
-  /** Device id, e.g. 28-000006c5aefc. */
-  sensor: string;
-  result: W1Result;
-}
-
-/** Device directories of temperature sensors under <w1Devices> (sorted). */
-export async function listW1Sensors(w1Devices: string): Promise<string[]> {
-  const names = await listDir(w1Devices);
-  return names.filter((n) => W1_THERM_FAMILIES.some((f) => n.toLowerCase().startsWith(`${f}-`))).sort();
-}
-
-/** Reads one sensor: w1_slave when present (shows the CRC), else `temperature`; undefined when neither exists. */
-export async function readW1Sensor(w1Devices: string, sensor: string): Promise<W1Result | undefined> {
-  const dir = path.join(w1Devices, sensor);
-  const slave = await readText(path.join(dir, 'w1_slave'));
-  if (slave !== undefined) return parseW1Slave(slave);
-  const temperature = await readText(path.join(dir, 'temperature'));
-  if (temperature !== undefined) return parseW1Temperature(temperature);
-  return undefined;
 }

@@ -1,8 +1,8 @@
 // The agent's own health: the agentHealth group (published through the outbox like any
 // reading) and the periodic "outbox size" log line.
-import type { Logger } from '../common/log.js';
-import type { CollectorEntry, Reading } from './collectors/types.js';
-import type { OutboxStats } from './outbox.js';
+import type { Logger } from '../../common/log.js';
+import type { CollectorEntry, Reading } from '../collectors/types.js';
+import type { OutboxStats } from '../outbox/outbox.js';
 
 export interface HealthCounters {
   outbox(): OutboxStats;

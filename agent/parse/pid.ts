@@ -1,5 +1,6 @@
 // /proc/<pid>/{stat,status,cmdline}, /etc/passwd and /etc/group -> the columns of
 // `ps -e -o pcpu,pmem,pid,nice,egroup,euser,stat,lstart,time,args`.
+import { SensorError } from '../../common/errors.js';
 
 /** USER_HZ: the unit of every time in /proc/<pid>/stat; 100 on every Linux architecture. */
 export const CLK_TCK = 100;
@@ -26,7 +27,7 @@ export interface PidStat {
 export function parsePidStat(text: string): PidStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) throw new Error(`not a /proc/<pid>/stat line: ${JSON.stringify(text.slice(0, 60))}`);
+  if (open < 0 || close < open) throw new SensorError(`not a /proc/<pid>/stat line: ${JSON.stringify(text.slice(0, 60))}`);
   const rest = text.slice(close + 2).trim().split(/\s+/);
   // rest[0] is field 3 (state); field n is rest[n - 3].
   const num = (field: number) => Number(rest[field - 3]);
@@ -38,7 +39,7 @@ export function parsePidStat(text: string): PidStat {
     startTicks: num(22),
   };
   if (!Number.isInteger(st.pid) || !/^[A-Za-z]$/.test(st.state) || ![st.cpuTicks, num(19), st.startTicks].every(Number.isFinite)) {
-    throw new Error(`not a /proc/<pid>/stat line: ${JSON.stringify(text.slice(0, 60))}`);
+    throw new SensorError(`not a /proc/<pid>/stat line: ${JSON.stringify(text.slice(0, 60))}`);
   }
   // Field 41, scheduling policy (Linux 2.5.19+): 0 SCHED_OTHER, 3 SCHED_BATCH.
   const policy = rest.length >= 41 - 2 ? num(41) : 0;

@@ -21,8 +21,8 @@
 // increasing across restarts and crashes.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SeqRange } from '../common/confirm.js';
-import type { Logger } from '../common/log.js';
+import type { SeqRange } from '../../common/confirm.js';
+import type { Logger } from '../../common/log.js';
 import { crc32 } from './crc32.js';
 
 export interface OutboxOptions {

@@ -2,17 +2,17 @@
 // (with its header) to the on-disk outbox, then publishes it. Readings leave the outbox only
 // when the ingestor confirms them; what stays unconfirmed is re-sent at a bounded rate.
 import path from 'node:path';
-import { readPemFile, type AgentConfig } from '../common/config.js';
-import { decodeConfirm } from '../common/confirm.js';
-import type { Logger } from '../common/log.js';
-import { encodeMetric, type MetricMessages, type MetricName } from '../common/schema.js';
-import type { Service } from '../common/service.js';
-import { metricTopic } from '../common/topics.js';
-import { COLLECTORS } from './collectors/index.js';
-import type { Reading } from './collectors/types.js';
+import { readPemFile, type AgentConfig } from '../../common/config.js';
+import { decodeConfirm } from '../../common/confirm.js';
+import type { Logger } from '../../common/log.js';
+import { encodeMetric, type MetricMessages, type MetricName } from '../../common/schema.js';
+import type { Service } from '../../common/service.js';
+import { metricTopic } from '../../common/topics.js';
+import { COLLECTORS } from '../collectors/index.js';
+import type { Reading } from '../collectors/types.js';
 import { agentHealthEntry, OutboxSizeLog } from './health.js';
-import { Outbox, type OutboxStats } from './outbox.js';
-import { pathsFromConfig, type Paths } from './paths.js';
+import { Outbox, type OutboxStats } from '../outbox/outbox.js';
+import { pathsFromConfig, type Paths } from '../read/paths.js';
 import { Publisher, streamBuilder } from './publisher.js';
 import { Replayer } from './replay.js';
 import { Runner, type CollectorTable } from './runner.js';

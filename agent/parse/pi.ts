@@ -1,6 +1,4 @@
 // Raspberry Pi health from sysfs (never vcgencmd, which spawns and needs the video group).
-import path from 'node:path';
-import { listDir, readText } from './fs-read.js';
 
 /** Relative to /sys: the firmware's throttling word, lowercase hex without 0x ("80008\n"). */
 export const GET_THROTTLED = ['devices', 'platform', 'soc', 'soc:firmware', 'get_throttled'] as const;
@@ -38,12 +36,3 @@ export function parseThrottled(text: string): ThrottledFlags | undefined {
 
 /** /proc/device-tree/model is the model string plus one NUL byte. */
 export const parseDeviceTreeModel = (text: string): string | undefined => text.replace(/\0/g, '').trim() || undefined;
-
-/** Directory of the raspberrypi-hwmon device (hwmon whose `name` is rpi_volt), if any. */
-export async function findRpiVoltHwmon(hwmonClass: string): Promise<string | undefined> {
-  for (const entry of (await listDir(hwmonClass)).filter((n) => /^hwmon\d+$/.test(n)).sort()) {
-    const dir = path.join(hwmonClass, entry);
-    if ((await readText(path.join(dir, 'name')).catch(() => undefined))?.trim() === 'rpi_volt') return dir;
-  }
-  return undefined;
-}

@@ -5,9 +5,7 @@
 //   - a resolved WriteResult with refusedLines > 0 (HTTP 400/422: type conflict, bad line):
 //     InfluxDB refused those points for their content; retrying cannot help, so they are
 //     logged, counted and their messages acknowledged.
-import type { InfluxConfig } from '../common/config.js';
-import { MachmonError } from '../common/errors.js';
-import type { Logger } from '../common/log.js';
+import { MachmonError } from '../../common/errors.js';
 
 export interface WriteResult {
   /** Points InfluxDB refused for their content (0 when all were stored). */
@@ -53,13 +51,4 @@ export function countRefused(body: string): number {
   for (const m of body.matchAll(/dropped=(\d+)/g)) n += Number(m[1]);
   n += body.match(/unable to parse/g)?.length ?? 0;
   return Math.max(1, n);
-}
-
-export async function createInfluxWriter(cfg: InfluxConfig, log: Logger): Promise<InfluxWriter> {
-  if (cfg.apiVersion === 2) {
-    const { InfluxV2Writer } = await import('./influx-v2.js');
-    return new InfluxV2Writer(cfg, log);
-  }
-  const { InfluxV1Writer } = await import('./influx-v1.js');
-  return new InfluxV1Writer(cfg);
 }

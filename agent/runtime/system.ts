@@ -1,6 +1,6 @@
 // The system type of the header ("Raspbian", "Debian", "Ubuntu"...), from os-release.
 import fs from 'node:fs';
-import type { Paths } from './paths.js';
+import type { Paths } from '../read/paths.js';
 
 /** Parses os-release(5) text: KEY=value lines, values optionally quoted. */
 export function parseOsRelease(text: string): Record<string, string> {

@@ -11,7 +11,7 @@ import { readPemFile, type IngestorConfig } from '../common/config.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';
-import { createInfluxWriter } from './influx-writer.js';
+import { createInfluxWriter } from './influx/index.js';
 import { deferAcks } from './mqtt-ack.js';
 import { Pipeline } from './pipeline.js';
 import { route } from './router.js';

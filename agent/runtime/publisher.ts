@@ -12,8 +12,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import clientModule from 'mqtt/lib/client';
-import type { Logger } from '../common/log.js';
-import { confirmTopic, statusTopic } from '../common/topics.js';
+import type { Logger } from '../../common/log.js';
+import { confirmTopic, statusTopic } from '../../common/topics.js';
 
 export interface PublisherOptions {
   readonly url: string;

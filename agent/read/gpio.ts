@@ -5,7 +5,8 @@
 // 2. Lazy loading of onoff, whose native `epoll` module is often not built (npm does not run
 //    install scripts everywhere): the agent works without it and says once why GPIO is off.
 import path from 'node:path';
-import { listDir, parseSysInt, readText } from './fs-read.js';
+import { parseSysInt } from '../parse/sysfs.js';
+import { listDir, readText } from './kernel-files.js';
 
 /** Labels of the chip that drives the 40-pin header, most specific first (Pi 5, Pi 4, Pi 0-3). */
 export const HEADER_CHIP_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2712', 'pinctrl-bcm2711', 'pinctrl-bcm2835'];

@@ -1,4 +1,5 @@
 // /proc/loadavg and /proc/uptime.
+import { SensorError } from '../../common/errors.js';
 
 export interface LoadAvg {
   load1: number;
@@ -10,7 +11,7 @@ export interface LoadAvg {
 export function parseLoadavg(text: string): LoadAvg {
   const [a, b, c] = text.trim().split(/\s+/).map(Number);
   if (![a, b, c].every((v) => v !== undefined && Number.isFinite(v) && v >= 0)) {
-    throw new Error(`not a /proc/loadavg line: ${JSON.stringify(text.slice(0, 60))}`);
+    throw new SensorError(`not a /proc/loadavg line: ${JSON.stringify(text.slice(0, 60))}`);
   }
   return { load1: a!, load5: b!, load15: c! };
 }
@@ -18,7 +19,7 @@ export function parseLoadavg(text: string): LoadAvg {
 /** "1086.82 2059.12" -> seconds since boot. */
 export function parseUptime(text: string): number {
   const v = Number(text.trim().split(/\s+/)[0]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`not a /proc/uptime line: ${JSON.stringify(text.slice(0, 60))}`);
+  if (!Number.isFinite(v) || v < 0) throw new SensorError(`not a /proc/uptime line: ${JSON.stringify(text.slice(0, 60))}`);
   return v;
 }
 

@@ -3,7 +3,7 @@
 // (round robin: each pass continues after the last reading sent), at most
 // perSecond on average (token bucket, ticks with +-50 % jitter so a fleet that comes back
 // together does not send in lockstep). Shares the publisher's connection with live readings.
-import type { Outbox } from './outbox.js';
+import type { Outbox } from '../outbox/outbox.js';
 import type { Publisher } from './publisher.js';
 
 export interface ReplayOptions {

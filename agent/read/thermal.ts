@@ -1,6 +1,8 @@
 // SoC thermal zones: /sys/class/thermal/thermal_zone<N>/{temp (millidegrees), type}.
 import path from 'node:path';
-import { listDir, parseSysInt, readText } from './fs-read.js';
+import { parseSysInt } from '../parse/sysfs.js';
+import { listDir, readText } from './kernel-files.js';
+import { SensorError } from '../../common/errors.js';
 
 export interface ThermalZone {
   /** thermal_zone0 */
@@ -29,8 +31,8 @@ export async function listThermalZones(thermalClass: string): Promise<ThermalZon
 export async function readThermalZone(thermalClass: string, zone: string): Promise<number> {
   const file = path.join(thermalClass, zone, 'temp');
   const text = await readText(file);
-  if (text === undefined) throw new Error(`${file} does not exist`);
+  if (text === undefined) throw new SensorError(`${file} does not exist`);
   const milli = parseSysInt(text);
-  if (milli === undefined) throw new Error(`${file} is not an integer: ${JSON.stringify(text.trim().slice(0, 40))}`);
+  if (milli === undefined) throw new SensorError(`${file} is not an integer: ${JSON.stringify(text.trim().slice(0, 40))}`);
   return milli / 1000;
 }
