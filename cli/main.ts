@@ -1,6 +1,7 @@
 // `machmon <command>`: parses arguments, loads and validates the config once, starts the
 // command's services and stops them on SIGINT/SIGTERM. Exit codes: 0 done, 1 failure,
 // 2 bad usage or configuration.
+import { parseCommandLine } from '../common/args.js';
 import { ConfigError } from '../common/errors.js';
 import { loadConfig, readConfigFile, type Config, type Section } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -63,24 +64,16 @@ function usage(): string {
 interface Args { command?: string; config?: string; out?: string; hosts?: string; help: boolean; error?: string }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') args.help = true;
-    else if (a === '--config' || a === '-c') {
-      const v = argv[++i];
-      if (!v) return { ...args, error: `${a} needs a file name` };
-      args.config = v;
-    } else if (a.startsWith('--config=')) args.config = a.slice('--config='.length);
-    else if (a === '--out' || a === '--hosts') {
-      const v = argv[++i];
-      if (!v) return { ...args, error: `${a} needs a value` };
-      args[a === '--out' ? 'out' : 'hosts'] = v;
-    }
-    else if (a.startsWith('-')) return { ...args, error: `unknown option ${a}` };
-    else if (!args.command) args.command = a;
-    else return { ...args, error: `unexpected argument ${a}` };
-  }
+  const parsed = parseCommandLine(argv, {
+    help: { type: 'boolean', short: 'h' },
+    config: { type: 'string', short: 'c' },
+    out: { type: 'string' },
+    hosts: { type: 'string' },
+  });
+  if ('error' in parsed) return { help: false, error: parsed.error };
+  const { values, positionals } = parsed;
+  const args: Args = { command: positionals[0], config: values.config, out: values.out, hosts: values.hosts, help: values.help ?? false };
+  if (positionals.length > 1) args.error = `unexpected argument ${positionals[1]}`;
   return args;
 }
 

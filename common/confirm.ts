@@ -16,24 +16,10 @@
 //
 // Example: seqs 1,2,3,5,9,10 -> {"ranges":[[1,3],[5,5],[9,10]]}
 import { PayloadError } from './errors.js';
-
-/** Inclusive range of sequence numbers [from, to], from <= to. */
-export type SeqRange = readonly [from: number, to: number];
+import { seqsToRanges, type SeqRange } from './ranges.js';
 
 /** At most this many ranges per payload (~40 bytes each: well below 256 KiB). */
 export const MAX_CONFIRM_RANGES = 4096;
-
-/** Sorts, deduplicates and merges sequence numbers into inclusive ranges. */
-export function seqsToRanges(seqs: Iterable<number>): SeqRange[] {
-  const sorted = [...new Set(seqs)].sort((a, b) => a - b);
-  const out: [number, number][] = [];
-  for (const s of sorted) {
-    const last = out[out.length - 1];
-    if (last && s === last[1] + 1) last[1] = s;
-    else out.push([s, s]);
-  }
-  return out;
-}
 
 /** One payload for the given ranges (at most MAX_CONFIRM_RANGES; use confirmPayloads for more). */
 export function encodeConfirm(ranges: readonly SeqRange[]): Buffer {

@@ -4,6 +4,7 @@
 // or an InfluxDB outage leaves them unacknowledged at the broker, which re-delivers them.
 import type { Logger } from '../common/log.js';
 import { Confirmations, type Publish } from './confirmer.js';
+import { backoffDelay } from '../common/backoff.js';
 import { InfluxUnavailableError, type InfluxWriter, type WriteResult } from './influx/index.js';
 import type { IngestorStats } from './stats.js';
 
@@ -41,12 +42,6 @@ export interface PipelineOptions {
 export const START_INFLUX_HINT = 'start one with `influxd`, or `sudo apt-get install influxdb && sudo systemctl start influxdb`';
 /** While InfluxDB stays unreachable, repeat the warning at most this often (unless the reason changes). */
 const OUTAGE_LOG_EVERY_MS = 60_000;
-
-/** Exponential backoff capped at maxMs, with ±20 % jitter so a fleet of ingestors does not retry in step. */
-export function backoffMs(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base * (0.8 + 0.4 * random()));
-}
 
 export class Pipeline {
   private queue: Entry[] = [];
@@ -219,7 +214,7 @@ export class Pipeline {
         const e = err instanceof InfluxUnavailableError ? err : new InfluxUnavailableError((err as Error).message ?? String(err), { cause: err });
         if (e.needsSetup) this.ready = false;
         this.stats.writeFailures++;
-        const delay = backoffMs(attempt, this.opts.retry.minMs, this.opts.retry.maxMs);
+        const delay = backoffDelay(attempt + 1, this.opts.retry.minMs, this.opts.retry.maxMs);
         if (this.stopping && Date.now() + delay > this.stopDeadline) {
           this.log.warn({ url: this.writer.url, reason: e.message, pending: this.pendingMessages }, 'stopping with InfluxDB unreachable: pending messages stay unacknowledged at the broker');
           return undefined;

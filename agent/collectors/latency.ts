@@ -7,6 +7,7 @@
 import { accessSync, constants } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import path from 'node:path';
+import { brokerAddress } from '../parse/broker-url.js';
 import { logOnce } from './shared/log-once.js';
 import { parsePingSummary, rttStats } from '../parse/ping.js';
 import { runBounded } from '../read/run-bounded.js';
@@ -14,7 +15,6 @@ import { tcpConnectTime } from '../read/tcp-probe.js';
 import { type Collector, type CollectorContext, type CollectorEntry, type Reading } from './types.js';
 import { SensorError } from '../../common/errors.js';
 
-const DEFAULT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'tcp:': 1883, 'mqtts:': 8883, 'ssl:': 8883, 'tls:': 8883, 'ws:': 80, 'wss:': 443 };
 
 export interface LatencyTarget {
   host: string;
@@ -23,14 +23,7 @@ export interface LatencyTarget {
 
 /** Host and TCP port to probe: latency.target ("host", "host:port", "[v6]:port") or the brokerUrl's host and port. */
 export function latencyTarget(brokerUrl: string, target: string | undefined): LatencyTarget {
-  let broker: URL;
-  try {
-    broker = new URL(brokerUrl);
-  } catch {
-    broker = new URL('mqtt://127.0.0.1:1883');
-  }
-  const brokerPort = broker.port ? Number(broker.port) : (DEFAULT_PORTS[broker.protocol] ?? 1883);
-  const brokerHost = broker.hostname.replace(/^\[|\]$/g, '');
+  const { host: brokerHost, port: brokerPort } = brokerAddress(brokerUrl);
   if (!target) return { host: brokerHost, port: brokerPort };
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
   if (v6) return { host: v6[1]!, port: v6[2] ? Number(v6[2]) : brokerPort };

@@ -21,7 +21,7 @@
 // increasing across restarts and crashes.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SeqRange } from '../../common/confirm.js';
+import { seqsToRanges, type SeqRange } from '../../common/ranges.js';
 import type { Logger } from '../../common/log.js';
 import { crc32 } from './crc32.js';
 
@@ -235,16 +235,6 @@ function encodeDone(ranges: readonly SeqRange[]): Buffer {
     body.writeDoubleLE(b, 9 + 16 * k);
   });
   return frame(body);
-}
-
-function toRanges(sortedSeqs: readonly number[]): SeqRange[] {
-  const out: [number, number][] = [];
-  for (const s of sortedSeqs) {
-    const last = out[out.length - 1];
-    if (last && s === last[1] + 1) last[1] = s;
-    else out.push([s, s]);
-  }
-  return out;
 }
 
 function fsyncDir(dir: string): void {
@@ -502,7 +492,7 @@ export class Outbox {
 
   /** Persists that these seqs (sorted) are finished and frees segments that hold nothing live. */
   private finish(seqs: readonly number[]): void {
-    const ranges = toRanges(seqs);
+    const ranges = seqsToRanges(seqs, true);
     for (let k = 0; k < ranges.length; k += RANGES_PER_DONE_RECORD) {
       const rec = encodeDone(ranges.slice(k, k + RANGES_PER_DONE_RECORD));
       writeAll(this.doneFd, rec);

@@ -14,6 +14,8 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import clientModule from 'mqtt/lib/client';
 import type { Logger } from '../../common/log.js';
 import { confirmTopic, statusTopic } from '../../common/topics.js';
+import { backoffDelay } from '../../common/backoff.js';
+import { brokerAddress } from '../parse/broker-url.js';
 
 export interface PublisherOptions {
   readonly url: string;
@@ -36,43 +38,11 @@ export interface PublisherOptions {
 export const ONLINE = 'online';
 export const OFFLINE = 'offline';
 
-/** Delay before reconnect attempt `attempt` (1-based): min * 2^(attempt-1), capped, +-20 % jitter, within [min, max]. */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  const jittered = base * (0.8 + 0.4 * random());
-  return Math.round(Math.min(maxMs, Math.max(minMs, jittered)));
-}
-
 // Node's ESM loader gives the CommonJS exports object (the class is its .default), as does
 // the Pi bundle; vitest's loader gives the class itself.
 const MqttClientClass = ('default' in clientModule ? clientModule.default : clientModule) as typeof clientModule.default;
 
-/** Schemes of brokerUrl the agent speaks: MQTT over TCP or over TLS (MQTT.js's names). */
-export const PLAIN_SCHEMES = ['mqtt:', 'tcp:'];
-export const TLS_SCHEMES = ['mqtts:', 'ssl:', 'tls:'];
-
 export type StreamBuilder = (client: MqttClient) => Duplex;
-
-export interface BrokerAddress {
-  readonly secure: boolean;
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Where brokerUrl points: mqtt://host[:1883] or mqtts://host[:8883] (tcp:, ssl: and tls: as in MQTT.js). */
-export function brokerAddress(brokerUrl: string): BrokerAddress {
-  let url: URL;
-  try {
-    url = new URL(brokerUrl);
-  } catch {
-    throw new Error(`broker URL ${brokerUrl} is not a URL`);
-  }
-  const secure = TLS_SCHEMES.includes(url.protocol);
-  if (!secure && !PLAIN_SCHEMES.includes(url.protocol)) throw new Error(`broker URL ${brokerUrl}: the agent speaks ${[...PLAIN_SCHEMES, ...TLS_SCHEMES].map((s) => `${s}//`).join(', ')}`);
-  // [::1] -> ::1 for net.connect.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost';
-  return { secure, host, port: url.port ? Number(url.port) : secure ? 8883 : 1883 };
-}
 
 /**
  * A function that opens one connection to the broker of `brokerUrl`, as MQTT.js's tcp and tls

@@ -4,6 +4,7 @@
 //   node machmon-agent.js first-boot [--config F] [--owner USER] [--boot-file F]...
 // It holds the agent only: no broker, no InfluxDB client (a test reads the bundle's metafile).
 import { readFileSync } from 'node:fs';
+import { parseCommandLine } from '../../common/args.js';
 import { loadConfig, readConfigFile, type Config } from '../../common/config.js';
 import { ConfigError } from '../../common/errors.js';
 import { runUntilSignal, type Service } from '../../common/service.js';
@@ -32,25 +33,26 @@ Options:
 interface Args { command: 'agent' | 'first-boot'; config: string; owner?: string; bootFiles: string[]; help: boolean; version: boolean; error?: string }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { command: 'agent', config: DEFAULT_CONFIG_FILE, bootFiles: [], help: false, version: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string | undefined => {
-      const v = argv[++i];
-      if (!v) args.error = `${a} needs a value`;
-      return v;
-    };
-    if (a === '--help' || a === '-h') args.help = true;
-    else if (a === '--version') args.version = true;
-    else if (a === '--config' || a === '-c') args.config = value() ?? args.config;
-    else if (a.startsWith('--config=')) args.config = a.slice('--config='.length);
-    else if (a === '--owner') args.owner = value();
-    else if (a === '--boot-file') args.bootFiles.push(value() ?? '');
-    else if (a === 'first-boot' && i === 0) args.command = 'first-boot';
-    else args.error = `unexpected argument ${a}`;
-    if (args.error) return args;
-  }
-  if (args.command === 'agent' && (args.owner || args.bootFiles.length)) args.error = '--owner and --boot-file belong to first-boot';
+  const parsed = parseCommandLine(argv, {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
+    owner: { type: 'string' },
+    'boot-file': { type: 'string', multiple: true, default: [] },
+  });
+  if ('error' in parsed) return { command: 'agent', config: DEFAULT_CONFIG_FILE, bootFiles: [], help: false, version: false, error: parsed.error };
+  const { values, positionals } = parsed;
+  const args: Args = {
+    command: positionals[0] === 'first-boot' ? 'first-boot' : 'agent',
+    config: values.config,
+    owner: values.owner,
+    bootFiles: values['boot-file'],
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+  const extra = positionals.slice(args.command === 'first-boot' ? 1 : 0);
+  if (extra.length) args.error = `unexpected argument ${extra[0]}`;
+  else if (args.command === 'agent' && (args.owner || args.bootFiles.length)) args.error = '--owner and --boot-file belong to first-boot';
   return args;
 }
 

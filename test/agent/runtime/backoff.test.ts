@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../../agent/runtime/publisher.js';
+import { backoffDelay } from '../../../common/backoff.js';
 
 describe('reconnect backoff', () => {
   it('doubles from min up to max, within +-20 % jitter, never outside [min, max]', () => {

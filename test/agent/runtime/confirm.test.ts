@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_CONFIRM_RANGES, confirmPayloads, decodeConfirm, encodeConfirm, seqsToRanges } from '../../../common/confirm.js';
+import { MAX_CONFIRM_RANGES, confirmPayloads, decodeConfirm, encodeConfirm } from '../../../common/confirm.js';
+import { seqsToRanges } from '../../../common/ranges.js';
 import { PayloadError } from '../../../common/errors.js';
 
 describe('confirm payload', () => {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerAddress, Publisher, streamBuilder } from '../../../agent/runtime/publisher.js';
+import { brokerAddress } from '../../../agent/parse/broker-url.js';
+import { Publisher, streamBuilder } from '../../../agent/runtime/publisher.js';
 import { captureLog, waitFor } from './helpers.js';
 
 describe('brokerAddress', () => {
