@@ -14,7 +14,7 @@ interface Command {
 }
 
 const COMMON = `Options:
-  --config <file.json>  configuration file (SPEC section 5 keys); MACHMON_* variables override keys,
+  --config <file.json>  configuration file (keys: README "Configuration reference"); MACHMON_* variables override keys,
                         e.g. MACHMON_BROKER_PORT=1884, MACHMON_AGENT_PASSWORD=...
   --help                this text`;
 

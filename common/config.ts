@@ -1,4 +1,4 @@
-// One configuration file for every command (SPEC section 5), validated once at start.
+// One configuration file for every command (README "Configuration reference"), validated once at start.
 // Defaults live in the schema; unknown keys are refused; MACHMON_* environment variables
 // override keys (broker.secretPassword <- MACHMON_BROKER_SECRET_PASSWORD).
 import { readFileSync } from 'node:fs';

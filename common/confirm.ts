@@ -1,4 +1,4 @@
-// End-to-end confirmation (SPEC section 1): after a write to InfluxDB succeeded, the
+// End-to-end confirmation (README "Data flow"): after a write to InfluxDB succeeded, the
 // ingestor tells each agent which of its readings are done, on confirmTopic(<host>)
 // (machmon/<host>/confirm/stored), QoS 1, not retained.
 //

@@ -1,4 +1,4 @@
-// End-to-end confirmation (SPEC section 1): after a write, each host whose readings were in
+// End-to-end confirmation (README "Data flow"): after a write, each host whose readings were in
 // it learns which of its sequence numbers are done (stored, or rejected for good), on its
 // own topic, in the format of common/confirm.ts. One publish per host per flush (more only
 // past MAX_CONFIRM_RANGES ranges).

@@ -1,6 +1,6 @@
 // `machmon ingestor`: an ordinary MQTT client (any broker) with a persistent session that
 // takes every reading from machmon/+/+, validates and enriches it, writes it to InfluxDB in
-// batches and acknowledges it only once stored (SPEC sections 1 and 5).
+// batches and acknowledges it only once stored (README "Data flow").
 //
 //   broker --PUBLISH--> mqtt-ack (PUBACK deferred) --> router --> pipeline --> InfluxDB
 //                          ^                                         |

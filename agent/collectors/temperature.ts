@@ -1,4 +1,4 @@
-// Temperature (SPEC section 4): every real sensor of every configured source, one row each,
+// Temperature (README "Metric groups"): every real sensor of every configured source, one row each,
 // tagged with its sensor id and source, in the configured source order:
 //   w1      every 1-Wire sensor (DS18B20 and the other w1_therm families),
 //   thermal every SoC thermal zone,
