@@ -19,7 +19,7 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { BrokerConfig } from '../common/config.js';
+import type { BrokerConfig } from './config.js';
 import { ConfigError } from '../common/errors.js';
 import { CONFIRM, TOPIC_ROOT } from '../common/topics.js';
 import { hostMatcher, isHostname } from './acl.js';

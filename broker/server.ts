@@ -13,7 +13,7 @@ import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
 import mqemitterRedis from 'mqemitter-redis';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { BrokerConfig } from '../common/config.js';
+import type { BrokerConfig } from './config.js';
 import { MachmonError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';

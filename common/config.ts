@@ -1,175 +1,13 @@
-// One configuration file for every command (README "Configuration reference"), validated once at start.
-// Defaults live in the schema; unknown keys are refused; MACHMON_* environment variables
+// One configuration file for every command (README "Configuration reference"), validated once
+// at start: the sections' schemas are in broker/, agent/ and ingestor/config.ts; here they are
+// loaded and reported. Defaults live in the schemas; unknown keys are refused; MACHMON_* environment variables
 // override keys (broker.secretPassword <- MACHMON_BROKER_SECRET_PASSWORD).
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
-// zod/mini (the same engine as zod, functional API): only the parts used here end up in the
-// agent's Pi bundle, where the full zod was a third of the file and ~10 MB of memory.
-import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
+import { agentSchema, type AgentConfig } from '../agent/config.js';
+import { brokerSchema, type BrokerConfig } from '../broker/config.js';
+import { ingestorSchema, type IngestorConfig } from '../ingestor/config.js';
+import { def, opt, z } from './config-kit.js';
 import { ConfigError } from './errors.js';
-import { METRIC_NAMES } from './schema.js';
-
-// English messages ("expected number, received string"); zod/mini loads no locale by itself.
-z.config(en());
-
-const port = z.number().check(z.int(), z.minimum(0), z.maximum(65535));
-const positiveInt = z.number().check(z.int(), z.positive());
-const nonNegativeInt = z.number().check(z.int(), z.minimum(0));
-const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
-/** Hostname or glob (* and ?) of allowed MQTT usernames. */
-const hostPattern = z.string().check(z.regex(/^[A-Za-z0-9_.*?-]+$/, 'must be a hostname or a glob of one (letters, digits, . _ - * ?)'));
-const hostname = z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/, 'must be a hostname (letters, digits, . _ -)'));
-const def = z._default;
-const opt = z.optional;
-
-const brokerSchema = z.strictObject({
-  host: def(z.string(), '0.0.0.0'),
-  port: def(port, 1883),
-  secretPassword: nonEmpty,
-  allowedHosts: def(z.array(hostPattern), ['raspberrypi', 'pi-*']),
-  readers: def(z.array(hostname), ['ingestor']),
-  maxPayloadBytes: def(positiveInt, 262144),
-  tls: opt(z.strictObject({ port: def(port, 8883), cert: nonEmpty, key: nonEmpty })),
-  websocket: opt(z.strictObject({ port: def(port, 8080) })),
-  /** A connection that has not sent CONNECT within this time is closed. */
-  connectTimeoutMs: def(positiveInt, 10_000),
-  /** A client whose unsent data at the broker exceeds this is disconnected, so one client that stops reading never stalls delivery to the others. */
-  maxOutgoingBufferBytes: def(positiveInt, 16 * 1024 * 1024),
-  /** Failed logins from one address: each refusal is delayed baseDelayMs * 2^(failures-1), at most maxDelayMs; the failure count halves every halfLifeMs; one summary line per address every summaryIntervalMs while failures go on. */
-  authThrottle: z.prefault(
-    z.strictObject({
-      baseDelayMs: def(nonNegativeInt, 100),
-      maxDelayMs: def(nonNegativeInt, 5000),
-      halfLifeMs: def(positiveInt, 60_000),
-      summaryIntervalMs: def(positiveInt, 10_000),
-      /** Addresses remembered at once (least recently failed are forgotten first). */
-      maxAddresses: def(positiveInt, 10_000),
-    }),
-    {},
-  ),
-  /**
-   * Several brokers behind one name (scale-out): sessions, retained messages and the routing
-   * of messages between brokers in Redis (Debian's redis-server), e.g. "redis://127.0.0.1:6379".
-   * Between brokers delivery is at most once; the agents' confirmations cover what is lost.
-   * Unset: one broker with its sessions in LevelDB under dataDir.
-   */
-  cluster: opt(
-    z.strictObject({
-      redisUrl: z.string().check(z.regex(/^redis:\/\/\S+$/, 'must be redis://[user:password@]host[:port][/db]')),
-      /** Queued messages a persistent session (the ingestor's) gets when it connects, at most; the rest on its next connect. */
-      maxSessionDelivery: def(positiveInt, 1000),
-    }),
-  ),
-  dataDir: def(z.string(), './data/broker'),
-});
-
-/** Per-group settings (agent.metrics.<group>); a group without an entry takes the defaults. */
-const metricOverrideShape = {
-  /** Unset: the group's default (every group is on by default). */
-  enabled: opt(z.boolean()),
-  /** Unset: the group's default interval, else agent.intervalMs. */
-  intervalMs: opt(positiveInt),
-};
-const metricOverride = z.strictObject(metricOverrideShape);
-const metricOverrides = {
-  ...(Object.fromEntries(METRIC_NAMES.map((m) => [m, opt(metricOverride)])) as Record<(typeof METRIC_NAMES)[number], z.ZodMiniOptional<typeof metricOverride>>),
-  /** How many processes (top by CPU) per sample. */
-  process: opt(z.strictObject({ ...metricOverrideShape, top: opt(positiveInt) })),
-  /** At most this many new log lines per sample. */
-  logs: opt(z.strictObject({ ...metricOverrideShape, maxLines: opt(positiveInt) })),
-};
-
-const agentSchema = z.strictObject({
-  /** MQTT over TCP (mqtt://, default port 1883) or TLS (mqtts://, 8883); the agent has no WebSocket transport. */
-  brokerUrl: def(z.string().check(z.regex(/^(mqtts?|tcp|ssl|tls):\/\/[^/?#\s]+\/?$/, 'must be mqtt://host[:port] or mqtts://host[:port]')), 'mqtt://127.0.0.1:1883'),
-  hostname: def(hostname, () => os.hostname()),
-  password: nonEmpty,
-  /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
-  caFile: opt(z.string()),
-  system: opt(z.string()),
-  intervalMs: def(positiveInt, 10_000),
-  metrics: z.prefault(z.strictObject(metricOverrides), { process: { intervalMs: 30_000, top: 10 }, logs: { enabled: true } }),
-  temperature: z.prefault(
-    z.strictObject({
-      sysfsRoot: def(z.string(), '/'),
-      sources: def(z.array(z.enum(['w1', 'thermal', 'gpio', 'mock'])), ['w1', 'thermal', 'gpio', 'mock']),
-      gpio: opt(z.strictObject({ pin: z.number().check(z.int(), z.minimum(0)), activeLow: def(z.boolean(), false), degreesWhenActive: def(z.number(), 80), degreesWhenInactive: def(z.number(), 40) })),
-    }),
-    {},
-  ),
-  /** Root under which the agent reads /proc, /sys, /etc and /var/log directly (tests point it at fixture trees). */
-  rootDir: def(z.string(), '/'),
-  latency: z.prefault(
-    z.strictObject({
-      /** Host (or host:port for the TCP probe) to measure; default: the host of brokerUrl. */
-      target: opt(z.string()),
-      count: def(positiveInt, 3),
-      /** auto: ping when a ping binary exists, else the TCP connect time to the broker's port. */
-      method: def(z.enum(['auto', 'icmp', 'tcp']), 'auto'),
-      /** Wait for one reply (ping -W) or one TCP connect. */
-      timeoutMs: def(positiveInt, 2000),
-    }),
-    {},
-  ),
-  /** Readings wait here on disk until the ingestor confirms they are stored. */
-  outbox: z.prefault(
-    z.strictObject({
-      maxMessages: def(positiveInt, 100_000),
-      maxBytes: def(positiveInt, 64 * 1024 * 1024),
-      /** A reading not confirmed this long after it was sent is sent again. */
-      confirmTimeoutMs: def(positiveInt, 30_000),
-      /** Upper bound on re-sent readings per second (with jitter), so a fleet coming back does not flood the broker. */
-      replayPerSecond: def(positiveInt, 50),
-      /** Written records are flushed to the disk (fdatasync) at most this often; 0 = only on rotation and stop (fewer SD card writes, more lost on a power cut). */
-      syncIntervalMs: def(nonNegativeInt, 1000),
-    }),
-    {},
-  ),
-  /** Reconnect backoff: starts at min, doubles up to max, with jitter; never gives up. */
-  reconnect: z.prefault(z.strictObject({ minMs: def(positiveInt, 1000), maxMs: def(positiveInt, 60_000) }), {}),
-  dataDir: def(z.string(), './data/agent'),
-});
-
-const influxSchema = z.strictObject({
-  url: def(z.url(), 'http://127.0.0.1:8086'),
-  apiVersion: def(z.union([z.literal(1), z.literal(2)]), 1),
-  database: def(nonEmpty, 'metrics'),
-  retentionPolicy: def(nonEmpty, 'Monthly'),
-  retentionDuration: def(z.string().check(z.regex(/^\d+[smhdw]$/, 'must be a duration such as 4w or 30d')), '4w'),
-  username: def(z.string(), ''),
-  password: def(z.string(), ''),
-  token: def(z.string(), ''),
-  org: def(z.string(), ''),
-  bucket: def(z.string(), ''),
-  timeoutMs: def(positiveInt, 10_000),
-});
-
-const ingestorSchema = z.strictObject({
-  brokerUrl: def(z.string(), 'mqtt://127.0.0.1:1883'),
-  username: def(hostname, 'ingestor'),
-  password: nonEmpty,
-  /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
-  caFile: opt(z.string()),
-  clientId: opt(z.string()),
-  /** Several ingestors split the readings in this MQTT shared subscription group ($share/<group>/machmon/+/+; Mosquitto, not the embedded broker). Each needs its own clientId. */
-  sharedGroup: opt(hostname),
-  influx: z.prefault(influxSchema, {}),
-  /** Most points per write; a batch is also written flushIntervalMs after its first message. */
-  batchSize: def(positiveInt, 5000),
-  flushIntervalMs: def(positiveInt, 1000),
-  /** Messages taken but not yet acknowledged; at this bound the ingestor stops reading from the broker until a write succeeds. */
-  maxPendingMessages: def(positiveInt, 20_000),
-  /** The same bound on the line protocol those messages make (bytes, roughly): 64 MiB. */
-  maxPendingBytes: def(positiveInt, 64 * 1024 * 1024),
-  /** Backoff of writes while InfluxDB is unavailable: starts at minMs, doubles up to maxMs, with jitter; never gives up. */
-  retry: z.prefault(z.strictObject({ minMs: def(positiveInt, 500), maxMs: def(positiveInt, 30_000) }), {}),
-  /** How often the ingestor's own counters are written (measurement MachmonIngestor). */
-  statsIntervalMs: def(positiveInt, 10_000),
-  /** On stop, how long to keep trying to write what is pending; what is left stays unacknowledged at the broker. */
-  stopTimeoutMs: def(positiveInt, 5_000),
-  dataDir: def(z.string(), './data/ingestor'),
-});
 
 const logSchema = z.strictObject({
   level: def(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
@@ -183,10 +21,6 @@ export const configSchema = z.strictObject({
   log: z.prefault(logSchema, {}),
 });
 
-export type BrokerConfig = Readonly<z.infer<typeof brokerSchema>>;
-export type AgentConfig = Readonly<z.infer<typeof agentSchema>>;
-export type IngestorConfig = Readonly<z.infer<typeof ingestorSchema>>;
-export type InfluxConfig = Readonly<z.infer<typeof influxSchema>>;
 export type LogConfig = Readonly<z.infer<typeof logSchema>>;
 export type Section = 'broker' | 'agent' | 'ingestor';
 export interface Config {

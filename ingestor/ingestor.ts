@@ -7,7 +7,8 @@
 //                          +------ PUBACK after the write -----------+--> confirm/stored per host
 import os from 'node:os';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { readPemFile, type IngestorConfig } from '../common/config.js';
+import { readPemFile } from '../common/config.js';
+import type { IngestorConfig } from './config.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';

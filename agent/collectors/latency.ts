@@ -132,6 +132,5 @@ export function createLatency(ctx: CollectorContext): Collector<'latency'> {
 
 export const collector: CollectorEntry<'latency'> = {
   defaultEnabled: true,
-  defaultIntervalMs: 30_000,
   create: createLatency,
 };

@@ -17,7 +17,6 @@ import { tailFile, type TailState } from '../read/tail.js';
 import type { LogsRow } from '../../proto/gen/machmon.js';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry } from './types.js';
 
-export const DEFAULT_MAX_LINES = 100;
 /** Text read per sample at most, so one reading stays well below the broker's payload limit (256 KiB). */
 export const MAX_SAMPLE_BYTES = 128 * 1024;
 export const JOURNALCTL_TIMEOUT_MS = 5000;
@@ -41,7 +40,7 @@ export interface LogsDeps {
 export function createLogs(ctx: CollectorContext, deps: LogsDeps = {}): Collector<'logs'> {
   const { config, paths, log } = ctx;
   const once = logOnce(log);
-  const maxLines = config.metrics.logs?.maxLines ?? DEFAULT_MAX_LINES;
+  const maxLines = config.metrics.logs.maxLines;
   const candidates = [paths.root('var', 'log', 'syslog'), paths.root('var', 'log', 'messages')];
   const journalDir = config.rootDir === '/' ? undefined : paths.root('var', 'log', 'journal');
   const journalctl = deps.journalctl ?? 'journalctl';
@@ -135,7 +134,5 @@ export function createLogs(ctx: CollectorContext, deps: LogsDeps = {}): Collecto
 
 export const collector: CollectorEntry<'logs'> = {
   defaultEnabled: true,
-  // One journalctl process per sample on journal-only systems: every 30 s, not every 10 s.
-  defaultIntervalMs: 30_000,
   create: (ctx) => createLogs(ctx),
 };

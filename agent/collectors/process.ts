@@ -22,7 +22,6 @@ import { scanPidStats } from './shared/pids.js';
 import { BOOT_TIME_TTL_MS, readBootTimeMs } from './shared/boot-time.js';
 import type { CollectorEntry, Reading } from './types.js';
 
-const DEFAULT_TOP = 10;
 const MEM_TOTAL_TTL_MS = 60 * 60_000;
 /** Ids unknown to /etc/passwd or /etc/group send us back to the files at most this often. */
 const ID_RELOAD_MS = 60_000;
@@ -62,10 +61,9 @@ async function readMemTotalKb(paths: Paths): Promise<number> {
 
 export const collector: CollectorEntry<'process'> = {
   defaultEnabled: true,
-  defaultIntervalMs: 30_000,
   create: (ctx) => {
     const once = logOnce(ctx.log);
-    const top = ctx.config.metrics.process?.top ?? DEFAULT_TOP;
+    const top = ctx.config.metrics.process.top;
     const boot = cachedFor(BOOT_TIME_TTL_MS, () => readBootTimeMs(ctx.paths));
     const memTotal = cachedFor(MEM_TOTAL_TTL_MS, () => readMemTotalKb(ctx.paths));
     const userName = idResolver(ctx.paths.root('etc', 'passwd'), (err) => once.warn('passwd', err, 'cannot read /etc/passwd; users show as numbers'));

@@ -1,5 +1,5 @@
 // The contract between the agent's runner and its collectors (one per metric group).
-import type { AgentConfig } from '../../common/config.js';
+import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../common/log.js';
 import type { MetricMessages, MetricName } from '../../common/schema.js';
 import type { Paths } from '../read/paths.js';

@@ -1,7 +1,7 @@
 // Paths of the files the agent reads directly, built from config so tests can point them
 // at fixture trees (node_exporter's --path.rootfs idea).
 import path from 'node:path';
-import type { AgentConfig } from '../../common/config.js';
+import type { AgentConfig } from '../config.js';
 
 export interface Paths {
   /** <rootDir>/proc/<...parts> */

@@ -1,7 +1,7 @@
 // Runs the enabled collectors, each group on its own interval. Groups that share an interval
 // tick together and run concurrently; one failing never holds back the others. A group whose
 // previous run has not finished skips the tick (no overlapping runs of one collector).
-import type { AgentConfig } from '../../common/config.js';
+import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../common/log.js';
 import type { MetricName } from '../../common/schema.js';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry, type Reading } from '../collectors/types.js';

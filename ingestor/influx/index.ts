@@ -1,5 +1,5 @@
 // Picks the InfluxDB writer for the configured API version; the v2 client library is loaded only when used.
-import type { InfluxConfig } from '../../common/config.js';
+import type { InfluxConfig } from '../config.js';
 import type { Logger } from '../../common/log.js';
 import type { InfluxWriter } from './types.js';
 

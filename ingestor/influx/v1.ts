@@ -1,7 +1,7 @@
 // InfluxDB 1.x: the v1 /write API and InfluxQL over /query (Debian's influxdb 1.6 is the
 // test target). Credentials go in a Basic Authorization header, which 1.x accepts like
 // the u/p query parameters but which never ends up in a logged URL.
-import type { InfluxConfig } from '../../common/config.js';
+import type { InfluxConfig } from '../config.js';
 import { countRefused, describeFetchError, InfluxUnavailableError, isDataRefusal, type InfluxWriter, type WriteResult } from './types.js';
 
 /** InfluxQL identifier in double quotes. */

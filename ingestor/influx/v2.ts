@@ -9,7 +9,7 @@
 // stored. So a refused batch is split in halves and written again until the refused
 // lines are isolated; writes are idempotent, so points written twice do no harm.
 import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
-import type { InfluxConfig } from '../../common/config.js';
+import type { InfluxConfig } from '../config.js';
 import type { Logger } from '../../common/log.js';
 import { describeFetchError, InfluxUnavailableError, isDataRefusal, type InfluxWriter, type WriteResult } from './types.js';
 

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { loadConfig, type BrokerConfig } from '../../common/config.js';
+import { loadConfig } from '../../common/config.js';
+import type { BrokerConfig } from '../../broker/config.js';
 import type { Logger } from '../../common/log.js';
 import { startBroker, type Broker } from '../../broker/server.js';
 

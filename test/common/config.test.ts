@@ -16,7 +16,7 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('config', () => {
-  it('fills the defaults of the README's configuration reference', () => {
+  it("fills the defaults of the README's configuration reference", () => {
     const c = load({ broker: { secretPassword: 's' }, agent: { password: 'p' }, ingestor: { password: 'p' } }, {}, ['broker', 'agent', 'ingestor']);
     expect(c.broker).toMatchObject({ host: '0.0.0.0', port: 1883, allowedHosts: ['raspberrypi', 'pi-*'], readers: ['ingestor'], maxPayloadBytes: 262144, dataDir: './data/broker' });
     expect(c.agent).toMatchObject({ brokerUrl: 'mqtt://127.0.0.1:1883', intervalMs: 10000, dataDir: './data/agent' });

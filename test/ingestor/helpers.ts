@@ -1,7 +1,8 @@
 // Shared pieces of the ingestor tests: a real Aedes broker on a random loopback port, real
 // MQTT.js publishers, an ingestor config, and bounded waiting.
 import mqtt, { type MqttClient } from 'mqtt';
-import { loadConfig, type IngestorConfig } from '../../common/config.js';
+import { loadConfig } from '../../common/config.js';
+import type { IngestorConfig } from '../../ingestor/config.js';
 import { encodeMetric, type MetricMessages, type MetricName } from '../../common/schema.js';
 import { metricTopic } from '../../common/topics.js';
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passwdLine, writeMosquittoConfig } from '../../broker/mosquitto-config.js';
-import { loadConfig, type BrokerConfig } from '../../common/config.js';
+import { loadConfig } from '../../common/config.js';
+import type { BrokerConfig } from '../../broker/config.js';
 import { ConfigError } from '../../common/errors.js';
 import { freePort, startMosquittoWithConf, type Server } from '../../bench/servers.js';
 

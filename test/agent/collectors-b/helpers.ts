@@ -5,7 +5,8 @@ import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { loadConfig, type AgentConfig } from '../../../common/config.js';
+import { loadConfig } from '../../../common/config.js';
+import type { AgentConfig } from '../../../agent/config.js';
 import type { CollectorContext } from '../../../agent/collectors/types.js';
 import { pathsFromConfig } from '../../../agent/read/paths.js';
 

@@ -1,7 +1,8 @@
 // Shared by the agent runtime tests: config, captured logs, small real collectors.
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loadConfig, type AgentConfig } from '../../../common/config.js';
+import { loadConfig } from '../../../common/config.js';
+import type { AgentConfig } from '../../../agent/config.js';
 import type { Logger } from '../../../common/log.js';
 import type { MetricName } from '../../../common/schema.js';
 import type { CollectorEntry, Reading } from '../../../agent/collectors/types.js';

@@ -1,0 +1,45 @@
+// The "broker" section of the configuration (README "Configuration reference").
+import { def, hostname, hostPattern, nonEmpty, nonNegativeInt, opt, port, positiveInt, z } from '../common/config-kit.js';
+
+export const brokerSchema = z.strictObject({
+  host: def(z.string(), '0.0.0.0'),
+  port: def(port, 1883),
+  secretPassword: nonEmpty,
+  allowedHosts: def(z.array(hostPattern), ['raspberrypi', 'pi-*']),
+  readers: def(z.array(hostname), ['ingestor']),
+  maxPayloadBytes: def(positiveInt, 262144),
+  tls: opt(z.strictObject({ port: def(port, 8883), cert: nonEmpty, key: nonEmpty })),
+  websocket: opt(z.strictObject({ port: def(port, 8080) })),
+  /** A connection that has not sent CONNECT within this time is closed. */
+  connectTimeoutMs: def(positiveInt, 10_000),
+  /** A client whose unsent data at the broker exceeds this is disconnected, so one client that stops reading never stalls delivery to the others. */
+  maxOutgoingBufferBytes: def(positiveInt, 16 * 1024 * 1024),
+  /** Failed logins from one address: each refusal is delayed baseDelayMs * 2^(failures-1), at most maxDelayMs; the failure count halves every halfLifeMs; one summary line per address every summaryIntervalMs while failures go on. */
+  authThrottle: z.prefault(
+    z.strictObject({
+      baseDelayMs: def(nonNegativeInt, 100),
+      maxDelayMs: def(nonNegativeInt, 5000),
+      halfLifeMs: def(positiveInt, 60_000),
+      summaryIntervalMs: def(positiveInt, 10_000),
+      /** Addresses remembered at once (least recently failed are forgotten first). */
+      maxAddresses: def(positiveInt, 10_000),
+    }),
+    {},
+  ),
+  /**
+   * Several brokers behind one name (scale-out): sessions, retained messages and the routing
+   * of messages between brokers in Redis (Debian's redis-server), e.g. "redis://127.0.0.1:6379".
+   * Between brokers delivery is at most once; the agents' confirmations cover what is lost.
+   * Unset: one broker with its sessions in LevelDB under dataDir.
+   */
+  cluster: opt(
+    z.strictObject({
+      redisUrl: z.string().check(z.regex(/^redis:\/\/\S+$/, 'must be redis://[user:password@]host[:port][/db]')),
+      /** Queued messages a persistent session (the ingestor's) gets when it connects, at most; the rest on its next connect. */
+      maxSessionDelivery: def(positiveInt, 1000),
+    }),
+  ),
+  dataDir: def(z.string(), './data/broker'),
+});
+
+export type BrokerConfig = Readonly<z.infer<typeof brokerSchema>>;
