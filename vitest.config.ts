@@ -1,12 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects. unit: parsers, collectors on recorded trees, the agent runtime on an
+// in-process broker, config, schema — node modules only, no global setup, seconds
+// (`npm run test:unit`). integration: the real components (influxd, mosquitto, redis,
+// victoria-metrics, openssl, Debian's Node 18, the compiled dist/), started by the global
+// setup or by the tests themselves. `npm test` runs both.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/global.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: the suites start real servers; keep parallelism modest.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/grafana/**/*.test.ts'], globalSetup: ['test/integration/setup.ts'] } },
+    ],
   },
 });

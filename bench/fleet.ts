@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { metricSpec, type MetricName } from '../common/schema.js';
-import { startInfluxd, influxQuery } from '../test/helpers/influxd.js';
+import { startInfluxd, influxQuery } from '../testkit/influxd.js';
 import { median, quantile } from './histogram.js';
 import { runLoad, sustainedRate, type LoadResult } from './load.js';
 import { cpuBetween, pidsByCmdline, sampleProc, type ProcSample } from './procs.js';

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { metricSpec } from '../common/schema.js';
-import { influxQuery, startInfluxd } from '../test/helpers/influxd.js';
+import { influxQuery, startInfluxd } from '../testkit/influxd.js';
 import type { OutageProgress, OutageResult, OutageWorkerConfig } from './outage-worker.js';
 import { FLEET_METRICS, loadProfiles } from './record-payloads.js';
 import { DIST_BENCH } from './repo.js';

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
+import { freePort } from '../testkit/ports.js';
 import { startChild, type Child } from './procs.js';
 
 export { freePort };

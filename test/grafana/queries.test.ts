@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../common/config.js';
 import { silentLogger } from '../../common/log.js';
 import type { Service } from '../../common/service.js';
-import { influxQuery, type QueryResult } from '../helpers/influxd.js';
-import { freePort } from '../helpers/ports.js';
+import { influxQuery, type QueryResult } from '../../testkit/influxd.js';
+import { freePort } from '../../testkit/ports.js';
 import { formatVariable, loadDashboards, panelQueries, queryRefs, substitute, variableQuery, type PanelQuery } from './dashboard-model.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');

@@ -1,0 +1,116 @@
+// What a newcomer does: `npm start` runs `machmon up` in a fresh checkout (no config yet),
+// reads the fleet password and the mosquitto_sub line it prints, and watches the fleet.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { METRICS } from '../../../common/schema.js';
+import { MACHMON } from '../../../testkit/repo.js';
+import { influxRows } from '../../../testkit/influxd.js';
+import { freePort } from '../../../testkit/ports.js';
+
+const influxUrl = inject('influxUrl');
+const procs: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function startUp(cwd: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [MACHMON, 'up'], { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(child);
+  const out = { text: '' };
+  child.stdout!.on('data', (d: Buffer) => (out.text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out.text += d.toString()));
+  return { child, out };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('machmon up (npm start) on a fresh checkout', () => {
+  it('creates the config with a fleet password, prints how to watch, and stores every metric group within one interval', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'machmon-up-'));
+    dirs.push(cwd);
+    const port = await freePort();
+    const db = `t_up_${process.pid}`;
+    const { child, out } = startUp(cwd, {
+      MACHMON_BROKER_PORT: String(port),
+      MACHMON_BROKER_HOST: '127.0.0.1',
+      MACHMON_INGESTOR_INFLUX_URL: influxUrl,
+      MACHMON_INGESTOR_INFLUX_DATABASE: db,
+      MACHMON_AGENT_INTERVAL_MS: '2000',
+      MACHMON_LOG_LEVEL: 'info',
+    });
+
+    const configFile = path.join(cwd, 'data/machmon.json');
+    const password = await until('the printed password', () => out.text.match(/fleet password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
+    expect(JSON.parse(readFileSync(configFile, 'utf8')).broker.secretPassword).toBe(password);
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    const watch = out.text.match(/^\s+(mosquitto_sub .*)$/m)?.[1];
+    expect(watch).toContain(`-P '${password}'`);
+    expect(watch).toContain(`-p ${port}`);
+
+    // Every group this machine can report arrives within one interval of the slowest group
+    // (the first tick runs at start). Logs needs a system log; PiHealth needs a Pi.
+    const host = os.hostname();
+    const expected = [...METRICS.values()].filter((m) => m.name !== 'logs' && m.name !== 'piHealth');
+    await until(
+      'every metric group in InfluxDB',
+      async () => {
+        const found = await Promise.all(expected.map(async (m) => (await influxRows(influxUrl, db, `SELECT * FROM "Monthly"."${m.measurement}" WHERE hostname = '${host}' LIMIT 1`).catch(() => [])).length > 0));
+        return found.every(Boolean) || undefined;
+      },
+      40_000,
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}\n--- machmon up output ---\n${out.text.slice(-4000)}`);
+    });
+
+    // The printed line, as the user runs it, piped into `machmon decode`.
+    const sub = spawn('sh', ['-c', watch!.replace(' | ', ' -C 3 | ')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(sub);
+    let decoded = '';
+    sub.stdout!.on('data', (d: Buffer) => (decoded += d.toString()));
+    await until('three decoded messages', () => (decoded.trim().split('\n').length >= 3 ? true : undefined), 20_000);
+    const lines = decoded.trim().split('\n').map((l) => JSON.parse(l) as { host: string; metric?: string; kind?: string; message?: { header: { hostname: string; seq: number } } });
+    expect(lines.every((l) => l.host === host)).toBe(true);
+    const readings = lines.filter((l) => l.metric);
+    for (const r of readings) expect(r.message!.header.hostname).toBe(host);
+
+    // A second start finds the config and prints no password.
+    child.kill('SIGTERM');
+    await until('machmon up to exit', () => (child.exitCode !== null ? true : undefined), 15_000);
+    expect(child.exitCode).toBe(0);
+    const again = startUp(cwd, { MACHMON_BROKER_PORT: String(port), MACHMON_INGESTOR_INFLUX_URL: influxUrl, MACHMON_INGESTOR_INFLUX_DATABASE: db });
+    await until('the second start to connect', () => (/collectors started/.test(again.out.text) ? true : undefined), 20_000);
+    expect(again.out.text).not.toContain(password);
+    again.child.kill('SIGTERM');
+  }, 120_000);
+
+  it('without InfluxDB it says exactly that and how to start one, and keeps the readings waiting', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'machmon-up-'));
+    dirs.push(cwd);
+    const port = await freePort();
+    const closed = await freePort();
+    const { child, out } = startUp(cwd, { MACHMON_BROKER_PORT: String(port), MACHMON_INGESTOR_INFLUX_URL: `http://127.0.0.1:${closed}`, MACHMON_AGENT_INTERVAL_MS: '1000' });
+    await until('the InfluxDB warning', () => (/InfluxDB unreachable at http:\/\/127\.0\.0\.1:\d+/.test(out.text) ? true : undefined), 30_000).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${out.text.slice(-3000)}`);
+    });
+    expect(out.text).toContain('influxd');
+    expect(out.text).toMatch(/\d+ messages waiting/);
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    await until('exit', () => (child.exitCode !== null ? true : undefined), 15_000);
+    expect(existsSync(path.join(cwd, 'data/agent'))).toBe(true);
+  }, 60_000);
+});

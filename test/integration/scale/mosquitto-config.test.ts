@@ -1,0 +1,109 @@
+// `machmon mosquitto-config` (broker/mosquitto-config.ts) against Debian's mosquitto: the
+// generated password file admits exactly the fleet's hosts and readers with the fleet
+// password, and the ACL keeps every host to its own topics, confirmations to readers.
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { passwdLine, writeMosquittoConfig } from '../../../broker/mosquitto-config.js';
+import { loadConfig } from '../../../common/config.js';
+import type { BrokerConfig } from '../../../broker/config.js';
+import { ConfigError } from '../../../common/errors.js';
+import { freePort, startMosquittoWithConf, type Server } from '../../../bench/servers.js';
+
+const PASSWORD = 'fleet-secret-äö';
+
+function brokerConfig(port: number, dataDir: string): BrokerConfig {
+  return loadConfig({ raw: { broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, allowedHosts: ['pi-a', 'pi-*'], readers: ['ingestor'], dataDir } }, sections: ['broker'], env: {} }).broker!;
+}
+
+function connect(port: number, username: string, password = PASSWORD): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username, password, clientId: `t-${username}-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0, protocolVersion: 4, connectTimeout: 5000 });
+    c.once('connect', () => resolve(c));
+    c.once('error', (err) => {
+      c.end(true);
+      reject(err);
+    });
+  });
+}
+
+const collect = (c: MqttClient) => {
+  const got: string[] = [];
+  c.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
+  return got;
+};
+
+describe('mosquitto-config', () => {
+  let dir: string;
+  let mosquitto: Server;
+  let result: ReturnType<typeof writeMosquittoConfig>;
+  const clients: MqttClient[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-mosq-'));
+    const port = await freePort();
+    result = writeMosquittoConfig(brokerConfig(port, path.join(dir, 'data')), { outDir: path.join(dir, 'conf'), hosts: ['pi-b'] });
+    // As root, mosquitto would switch to the "mosquitto" user, who cannot read this private temp dir.
+    if (process.getuid?.() === 0) appendFileSync(result.files.conf, 'user root\n');
+    mosquitto = await startMosquittoWithConf(dir, result.files.conf, port);
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await mosquitto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes a line per reader and host; globs are admitted through the given hosts', () => {
+    expect(result.users).toEqual(['ingestor', 'pi-a', 'pi-b']);
+    expect(result.unexpandedGlobs).toEqual([]);
+    const lines = readFileSync(result.files.passwd, 'utf8').trim().split('\n');
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['ingestor', 'pi-a', 'pi-b']);
+    expect(lines.every((l) => /^[^:]+:\$7\$101\$[A-Za-z0-9+/=]{16}\$[A-Za-z0-9+/=]{88}$/.test(l))).toBe(true);
+    expect(passwdLine('x', 'pw', Buffer.alloc(12, 1))).toBe(passwdLine('x', 'pw', Buffer.alloc(12, 1)));
+  });
+
+  it('refuses a host outside allowedHosts, and says which globs no host expanded', () => {
+    const cfg = brokerConfig(1883, path.join(dir, 'data2'));
+    expect(() => writeMosquittoConfig(cfg, { outDir: path.join(dir, 'conf2'), hosts: ['laptop'] })).toThrow(ConfigError);
+    expect(writeMosquittoConfig(cfg, { outDir: path.join(dir, 'conf3') }).unexpandedGlobs).toEqual(['pi-*']);
+  });
+
+  it('admits listed hosts and readers with the fleet password, nobody else', async () => {
+    for (const u of ['pi-a', 'pi-b', 'ingestor']) clients.push(await connect(mosquitto.port, u));
+    await expect(connect(mosquitto.port, 'pi-a', 'wrong')).rejects.toThrow(/Not authorized|Bad username or password/);
+    await expect(connect(mosquitto.port, 'pi-c')).rejects.toThrow(/Not authorized|Bad username or password/); // matches pi-* but not in the password file
+    await expect(connect(mosquitto.port, 'laptop')).rejects.toThrow(/Not authorized|Bad username or password/);
+  });
+
+  it('a host publishes only under its own name; only readers publish confirmations, each host reads only its own', async () => {
+    const reader = await connect(mosquitto.port, 'ingestor');
+    const a = await connect(mosquitto.port, 'pi-a');
+    const b = await connect(mosquitto.port, 'pi-b');
+    // Denied publishes come from a second connection of pi-a: mosquitto may close a 3.1.1 client after one.
+    const forger = await connect(mosquitto.port, 'pi-a');
+    clients.push(reader, a, b, forger);
+    const readerGot = collect(reader);
+    const aGot = collect(a);
+    const bGot = collect(b);
+    await reader.subscribeAsync('machmon/#', { qos: 1 });
+    await a.subscribeAsync('machmon/pi-a/confirm/stored', { qos: 1 });
+    await b.subscribeAsync('machmon/pi-a/confirm/stored', { qos: 1 }); // someone else's confirmations
+
+    await a.publishAsync('machmon/pi-a/cpu', 'own', { qos: 1 });
+    // Denied publishes: mosquitto drops them (MQTT 3.1.1 has no negative PUBACK); not awaited.
+    forger.publish('machmon/pi-b/cpu', 'forged', { qos: 1 });
+    forger.publish('machmon/pi-a/confirm/stored', 'self-confirm', { qos: 1 });
+    await reader.publishAsync('machmon/pi-a/confirm/stored', '{"ranges":[[1,1]]}', { qos: 1 });
+    a.publish('machmon/pi-a/status', 'done', { qos: 1 });
+    // The last publish of each client has arrived where it may go.
+    for (let i = 0; i < 100 && !(readerGot.includes('machmon/pi-a/status done') && aGot.length > 0); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(readerGot).toContain('machmon/pi-a/cpu own');
+    expect(readerGot).not.toContain('machmon/pi-b/cpu forged');
+    expect(readerGot).not.toContain('machmon/pi-a/confirm/stored self-confirm');
+    expect(aGot).toEqual(['machmon/pi-a/confirm/stored {"ranges":[[1,1]]}']);
+    expect(bGot).toEqual([]);
+  });
+});
