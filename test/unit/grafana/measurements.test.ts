@@ -1,7 +1,7 @@
 // The dashboards' typed names: what a (source, field) pair resolves to, and that a name the
 // schema lacks stops the build instead of leaving a panel silently empty.
 import { describe, expect, it } from 'vitest';
-import { field, measurement, tag } from '../../grafana/measurements.js';
+import { field, measurement, tag } from '../../../grafana/measurements.js';
 
 describe('grafana measurements', () => {
   it('resolve a proto field to its measurement, InfluxDB name and unit', () => {

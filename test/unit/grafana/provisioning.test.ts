@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { readmeSection } from '../helpers/readme.js';
-import { allPanels, DASHBOARD_DIR, GRAFANA_DIR, loadDashboards } from './dashboard-model.js';
+import { readmeSection } from '../../helpers/readme.js';
+import { allPanels, DASHBOARD_DIR, GRAFANA_DIR, loadDashboards } from '../../helpers/dashboard-model.js';
 
 const REPO = path.resolve(GRAFANA_DIR, '..');
 const readYaml = (file: string) => parse(readFileSync(file, 'utf8')) as Record<string, unknown>;

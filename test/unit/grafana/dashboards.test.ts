@@ -1,11 +1,11 @@
 // Static checks of grafana/dashboards/*.json: well-formed for Grafana, laid out without
 // overlap, and every query names measurements, fields and tags that the ingestor writes.
 import { describe, expect, it } from 'vitest';
-import { METRICS } from '../../common/schema.js';
-import { staleDashboards } from '../../grafana/build-dashboards.js';
-import { INGESTOR_MEASUREMENTS } from '../../ingestor/measurements.js';
+import { METRICS } from '../../../common/schema.js';
+import { staleDashboards } from '../../../grafana/build-dashboards.js';
+import { INGESTOR_MEASUREMENTS } from '../../../ingestor/measurements.js';
 import { CATALOG } from './catalog.js';
-import { allPanels, loadDashboards, panelQueries, queryRefs, referencedVariables, variableQuery, type Panel } from './dashboard-model.js';
+import { allPanels, loadDashboards, panelQueries, queryRefs, referencedVariables, variableQuery, type Panel } from '../../helpers/dashboard-model.js';
 
 const DATASOURCE_UID = 'machmon-influxdb';
 const dashboards = loadDashboards();
