@@ -303,9 +303,9 @@ type Sized = Panel & { w: number; h: number };
 const at = (w: number, h: number, panel: Panel): Sized => ({ w, h, ...panel });
 
 /**
- * Lays panels out in reading order: each item is a sized panel or 'row:<title>'. Panels
- * fill a line of 24 columns left to right and wrap; a row takes a full line. Overlap is
- * impossible by construction (and tested).
+ * Lays panels out in reading order: each item is a sized panel or the title of a row.
+ * Panels fill a line of 24 columns left to right and wrap; a row takes a full line. Overlap
+ * is impossible by construction (and tested).
  */
 function layout(items: (string | Sized)[]): Json[] {
   const panels: Json[] = [];
