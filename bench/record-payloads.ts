@@ -17,9 +17,10 @@ import { makePaths } from '../agent/read/paths.js';
 import { loadConfig } from '../common/config.js';
 import { silentLogger } from '../common/log.js';
 import { encodeMetric, type MetricMessages } from '../common/schema.js';
-import { PAYLOADS_DIR, REPO } from './repo.js';
+import { PAYLOADS_DIR } from './repo.js';
+import { hostTree, HOSTS, OUTPUTS } from '../testkit/fixtures.js';
 
-/** The 13 metric groups an agent publishes every cycle (piHealth and agentHealth come on top). */
+/** The 13 groups every agent sends (README "Metric groups"); piHealth (Pis only) and agentHealth (the outbox) are left out. */
 export const FLEET_METRICS = [
   'cpusNumber', 'cpu', 'mem', 'disk', 'temperature', 'partitions', 'ioRatio', 'logs',
   'processesNumber', 'process', 'latency', 'networkMetrics', 'systemAdditionalInfo',
@@ -35,7 +36,7 @@ export interface PayloadProfile {
 }
 
 const TWO_SAMPLES = new Set<FleetMetric>(['cpu', 'ioRatio', 'logs']);
-const SYSLOG_FIXTURE = path.join(REPO, 'test/agent/collectors-b/fixtures/syslog-pi-traditional.txt');
+const SYSLOG_FIXTURE = path.join(OUTPUTS, 'syslog-pi-traditional.txt');
 
 interface Tree { label: string; rootDir: string; sysfsRoot: string }
 
@@ -65,7 +66,7 @@ async function collectOnce<M extends FleetMetric>(metric: M, tree: Tree, latency
 /** A root tree made of fixture folders (later ones on top) plus an empty var/log/syslog. */
 function overlay(parts: string[]): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'machmon-record-'));
-  for (const p of parts) cpSync(path.join(REPO, 'test/fixtures', p), root, { recursive: true });
+  for (const p of parts) cpSync(path.join(HOSTS, p), root, { recursive: true });
   mkdirSync(path.join(root, 'var/log'), { recursive: true });
   writeFileSync(path.join(root, 'var/log/syslog'), '');
   return root;
@@ -77,13 +78,13 @@ export async function recordPayloads(): Promise<string[]> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const target = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   const logsRoot = overlay([]);
-  const piRoot = overlay(['proc/x86', 'proc/pi4', 'sys/net-pi4']);
+  const piRoot = overlay(['x86', 'pi4', 'net-pi4']);
   const profiles: Record<string, Tree[]> = {
     // This machine, live; logs from a recorded Pi syslog (this container has none).
-    x86: [{ label: '/ (this machine)', rootDir: '/', sysfsRoot: '/' }, { label: 'test/agent/collectors-b/fixtures/syslog-pi-traditional.txt', rootDir: logsRoot, sysfsRoot: '/' }],
+    x86: [{ label: '/ (this machine)', rootDir: '/', sysfsRoot: '/' }, { label: 'test/fixtures/outputs/syslog-pi-traditional.txt', rootDir: logsRoot, sysfsRoot: '/' }],
     // Raspberry Pi 4 fixtures where they exist (meminfo, mounts, cpuinfo, interfaces, thermal), x86 recordings for the rest.
     pi4: [
-      { label: 'test/fixtures/{proc/x86,proc/pi4,sys/net-pi4} + sys/pi4', rootDir: piRoot, sysfsRoot: path.join(REPO, 'test/fixtures/sys/pi4') },
+      { label: 'test/fixtures/hosts/{x86,pi4,net-pi4} + hosts/pi4', rootDir: piRoot, sysfsRoot: hostTree('pi4') },
       { label: '/ (this machine)', rootDir: '/', sysfsRoot: '/' },
     ],
   };

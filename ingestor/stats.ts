@@ -2,8 +2,9 @@
 // InfluxDB periodically as measurement MachmonIngestor so Grafana can show throughput,
 // backlog and rejected messages by reason.
 import { escapeKey, escapeMeasurement, formatLine, type FieldPair } from './line-protocol.js';
+import { INGESTOR_MEASUREMENTS, type IngestorField } from './measurements.js';
 
-export const SELF_MEASUREMENT = 'MachmonIngestor';
+export const SELF_MEASUREMENT = INGESTOR_MEASUREMENTS.ingestor.measurement;
 
 export class IngestorStats {
   /** MQTT messages taken from the broker. */
@@ -43,7 +44,7 @@ export class IngestorStats {
   toLines(hostname: string, timeMs: number): string[] {
     const m = escapeMeasurement(SELF_MEASUREMENT);
     const host: [string, string] = [escapeKey('hostname'), hostname];
-    const ints: [string, number][] = [
+    const ints: [IngestorField<'ingestor'>, number][] = [
       ['acked', this.acked],
       ['confirmsPublished', this.confirmsPublished],
       ['influxRefusedPoints', this.influxRefusedPoints],

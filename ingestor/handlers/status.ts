@@ -4,9 +4,10 @@
 // out its stored copy on subscribe, so "last seen" panels can skip those.
 import { PayloadError } from '../../common/errors.js';
 import { escapeKey, escapeMeasurement, formatLine, quoteString } from '../line-protocol.js';
+import { INGESTOR_MEASUREMENTS } from '../measurements.js';
 import type { Routed } from '../routed.js';
 
-export const STATUS_MEASUREMENT = 'Status';
+export const STATUS_MEASUREMENT = INGESTOR_MEASUREMENTS.status.measurement;
 const MEASUREMENT = escapeMeasurement(STATUS_MEASUREMENT);
 const HOSTNAME = escapeKey('hostname');
 

@@ -6,15 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { envKeys } from '../../../common/config.js';
 import { ERROR_CODES } from '../../../common/errors.js';
 import { METRIC_NAMES } from '../../../common/schema.js';
+import { readmeSection } from '../../../testkit/readme.js';
 import { REPO } from '../../../testkit/repo.js';
 
 const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
 
 function section(title: string): string {
-  const start = readme.indexOf(`## ${title}`);
-  expect(start, `README has a "## ${title}" section`).toBeGreaterThanOrEqual(0);
-  const end = readme.indexOf('\n## ', start + 3);
-  return readme.slice(start, end < 0 ? undefined : end);
+  expect(readme, `README has a "## ${title}" section`).toContain(`
+## ${title}
+`);
+  return readmeSection(title);
 }
 
 /** agent.metrics.cpu.intervalMs -> agent.metrics.<group>.intervalMs; process.top and logs.maxLines stay. */

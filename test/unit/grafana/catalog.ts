@@ -1,10 +1,10 @@
 // What exists in InfluxDB after the ingestor wrote it: measurements, their fields (with
 // type and schema unit) and tags. Metric groups come from the proto (METRICS); the
 // ingestor's own measurements (Status, MachmonIngestor) from the lines its code produces.
-import type { FieldKind } from '../../common/schema.js';
-import { METRICS } from '../../common/schema.js';
-import { handleStatus } from '../../ingestor/handlers/status.js';
-import { IngestorStats } from '../../ingestor/stats.js';
+import type { FieldKind } from '../../../common/schema.js';
+import { METRICS } from '../../../common/schema.js';
+import { handleStatus } from '../../../ingestor/handlers/status.js';
+import { IngestorStats } from '../../../ingestor/stats.js';
 
 export interface MeasurementInfo {
   readonly fields: ReadonlyMap<string, { kind: FieldKind; unit?: string }>;

@@ -2,9 +2,9 @@
 // before sending it: substitute the time filter, the interval and the template variables.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO } from './repo.js';
 
-export const GRAFANA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../grafana');
+export const GRAFANA_DIR = path.join(REPO, 'grafana');
 export const DASHBOARD_DIR = path.join(GRAFANA_DIR, 'dashboards');
 
 export interface GridPos { x: number; y: number; w: number; h: number }

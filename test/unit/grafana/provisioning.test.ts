@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { allPanels, DASHBOARD_DIR, GRAFANA_DIR, loadDashboards } from './dashboard-model.js';
+import { readmeSection } from '../../../testkit/readme.js';
+import { allPanels, DASHBOARD_DIR, GRAFANA_DIR, loadDashboards } from '../../../testkit/dashboard-model.js';
 
 const REPO = path.resolve(GRAFANA_DIR, '..');
 const readYaml = (file: string) => parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -46,8 +47,8 @@ describe('grafana provisioning', () => {
     const text = readFileSync(path.join(GRAFANA_DIR, 'provisioning/datasources/machmon.yaml'), 'utf8');
     const used = [...new Set([...text.matchAll(/^[^#\n]*\$\{?([A-Z_]+)\}?/gm)].map((m) => m[1]!))];
     expect(used.sort()).toEqual(['INFLUX_DB', 'INFLUX_PASSWORD', 'INFLUX_URL', 'INFLUX_USER']);
-    const readme = readFileSync(path.join(GRAFANA_DIR, 'README-section.md'), 'utf8');
-    for (const v of used) expect(readme, `README-section.md documents ${v}`).toContain(`\`${v}\``);
+    const readme = readmeSection('Dashboards (Grafana)');
+    for (const v of used) expect(readme, `README "Dashboards (Grafana)" documents ${v}`).toContain(`\`${v}\``);
   });
 
   it('loads the dashboards folder from where the container mounts grafana/dashboards', () => {

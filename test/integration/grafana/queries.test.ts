@@ -9,14 +9,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../common/config.js';
-import { silentLogger } from '../../common/log.js';
-import type { Service } from '../../common/service.js';
-import { influxQuery, type QueryResult } from '../../testkit/influxd.js';
-import { freePort } from '../../testkit/ports.js';
-import { formatVariable, loadDashboards, panelQueries, queryRefs, substitute, variableQuery, type PanelQuery } from './dashboard-model.js';
+import { loadConfig } from '../../../common/config.js';
+import { silentLogger } from '../../../common/log.js';
+import type { Service } from '../../../common/service.js';
+import { formatVariable, loadDashboards, panelQueries, queryRefs, substitute, variableQuery, type PanelQuery } from '../../../testkit/dashboard-model.js';
+import { influxQuery, type QueryResult } from '../../../testkit/influxd.js';
+import { freePort } from '../../../testkit/ports.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 const influxUrl = inject('influxUrl');
 const db = `t_grafana_${randomBytes(4).toString('hex')}`;
 const PASSWORD = 'grafana-test-fleet-password';
@@ -106,9 +106,9 @@ describe('every dashboard query returns data after a real pipeline run', () => {
 
   beforeAll(async () => {
     try {
-      const { startBroker } = await import('../../broker/server.js');
-      const { startIngestor } = await import('../../ingestor/ingestor.js');
-      const { startAgent } = await import('../../agent/runtime/agent.js');
+      const { startBroker } = await import('../../../broker/server.js');
+      const { startIngestor } = await import('../../../ingestor/ingestor.js');
+      const { startAgent } = await import('../../../agent/runtime/agent.js');
 
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'machmon-grafana-'));
       dirs.push(tmp);
