@@ -4,36 +4,15 @@
 // packages whose programs they run (as root: apt-get install; otherwise it names the command).
 // Uses only Node's standard library: it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2] ?? 'start';
 
-/** Program -> Debian package, per mode. */
-export const PACKAGES = {
-  start: [],
-  test: [
-    ['influxd', 'influxdb'],
-    ['mosquitto_sub', 'mosquitto-clients'],
-    ['mosquitto_pub', 'mosquitto-clients'],
-    // The ingestor's InfluxDB v2 write path is tested against it (/api/v2/write); never run as a service.
-    ['victoria-metrics', 'victoria-metrics'],
-    // The broker's TLS listener is tested with a self-signed certificate made at test time.
-    ['openssl', 'openssl'],
-    // The fleet load generator, mosquitto-config and shared subscriptions (test/scale) run against Debian's mosquitto broker.
-    ['mosquitto', 'mosquitto'],
-    // Two brokers sharing sessions and routing through Redis (broker.cluster, test/scale/cluster.test.ts).
-    ['redis-server', 'redis-server'],
-  ],
-  bench: [
-    ['influxd', 'influxdb'],
-    ['mosquitto', 'mosquitto'],
-    // `npm run bench -- agent` compares the agent with node_exporter scraped once a second.
-    ['prometheus-node-exporter', 'prometheus-node-exporter'],
-  ],
-};
+/** [program, Debian package, why] per mode (scripts/packages.json, also read by the integration tests' setup). */
+const PACKAGES = JSON.parse(readFileSync(path.join(repo, 'scripts/packages.json'), 'utf8'));
 
 const onPath = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0 || existsSync(`/usr/sbin/${bin}`) || existsSync(`/usr/bin/${bin}`);
 
@@ -75,7 +54,7 @@ function ensurePackages() {
   }
 }
 
-if (!PACKAGES[mode]) {
+if (!Array.isArray(PACKAGES[mode])) {
   console.error(`usage: ensure.mjs start|test|bench`);
   process.exit(2);
 }

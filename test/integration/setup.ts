@@ -1,9 +1,12 @@
 // Vitest global setup: one real influxd for the whole run (tests use their own database
 // names), and the mosquitto clients that the debugging tests run as users do.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startInfluxd, type Influxd } from '../../testkit/influxd.js';
+import { REPO } from '../../testkit/repo.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,14 +14,8 @@ declare module 'vitest' {
   }
 }
 
-const REQUIRED = [
-  ['mosquitto_sub', 'mosquitto-clients'],
-  ['mosquitto_pub', 'mosquitto-clients'],
-  ['victoria-metrics', 'victoria-metrics'],
-  ['openssl', 'openssl'],
-  ['mosquitto', 'mosquitto'],
-  ['redis-server', 'redis-server'],
-];
+/** What `npm test` installs as root (scripts/packages.json); influxd reports itself when it cannot start. */
+const REQUIRED = (JSON.parse(readFileSync(path.join(REPO, 'scripts/packages.json'), 'utf8')) as { test: [string, string, string][] }).test.filter(([bin]) => bin !== 'influxd');
 
 let influxd: Influxd | undefined;
 
