@@ -6,76 +6,36 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogs } from '../../../../agent/collectors/logs.js';
 import { NoDataError } from '../../../../agent/collectors/types.js';
-import { parseJournalJson, journalctlArgs } from '../../../../agent/parse/journal.js';
-import { formatLocal, MAX_MESSAGE_CHARS, parseSyslogLine } from '../../../../agent/parse/syslog.js';
 import { readLinesAt } from '../../../../agent/read/tail.js';
 import { decodeMetric, encodeMetric } from '../../../../common/schema.js';
 import { collectorContext, OUTPUTS } from '../../../../testkit/fixtures.js';
 
 const header = { hostname: 'testhost', system: 'Test', sampleTimeMs: 1, seq: 1, agentVersion: '0' };
+
 const traditional = readFileSync(path.join(OUTPUTS, 'syslog-pi-traditional.txt'), 'utf8').split('\n').filter(Boolean);
+
 const rfc3339 = readFileSync(path.join(OUTPUTS, 'messages-rfc3339.txt'), 'utf8').split('\n').filter(Boolean);
-const journalLines = readFileSync(path.join(OUTPUTS, 'journalctl-json-debian12.jsonl'), 'utf8').split('\n').filter(Boolean);
 
 const tmpDirs: string[] = [];
+
 afterAll(async () => {
   for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
 });
+
 async function tmpRoot() {
   const root = await mkdtemp(path.join(os.tmpdir(), 'machmon-logs-'));
   tmpDirs.push(root);
   await mkdir(path.join(root, 'var/log'), { recursive: true });
   return root;
 }
+
 const lines = (l: string[]) => l.map((x) => `${x}\n`).join('');
 
-describe('syslog line parser (recorded lines)', () => {
-  const may2014 = new Date(2014, 4, 1);
-  it('reads the traditional format of a Raspberry Pi syslog', () => {
-    expect(parseSyslogLine(traditional[0]!, may2014)).toEqual({
-      date: '2014-04-19 06:25:06', host: 'raspberrypi', process: 'rsyslogd',
-      message: '[origin software="rsyslogd" swVersion="5.8.11" x-pid="1892" x-info="http://www.rsyslog.com"] rsyslogd was HUPed',
-    });
-    expect(parseSyslogLine(traditional[2]!, may2014)).toEqual({ date: '2014-04-19 07:17:01', host: 'raspberrypi', process: '/USR/SBIN/CRON', message: '(root) CMD (   cd / && run-parts --report /etc/cron.hourly)' });
-    expect(parseSyslogLine(traditional[5]!, may2014)).toMatchObject({ process: 'ifplugd(eth0)', message: 'Link beat lost.' });
-    expect(parseSyslogLine(traditional[4]!, may2014)).toMatchObject({ process: 'kernel', message: '[216468.455037] smsc95xx 1-1.1:1.0 eth0: link down' });
-  });
-  it('puts a December line read in January in the previous year', () => {
-    expect(parseSyslogLine('Dec 31 23:59:59 pi cron[1]: x', new Date(2025, 0, 1, 0, 5)).date).toBe('2024-12-31 23:59:59');
-    expect(parseSyslogLine('Jan  1 00:01:00 pi cron[1]: x', new Date(2025, 0, 1, 0, 5)).date).toBe('2025-01-01 00:01:00');
-  });
-  it('reads rsyslog\'s RFC 3339 file format', () => {
-    expect(parseSyslogLine(rfc3339[0]!)).toEqual({ date: '2020-05-31 00:00:45', host: 'localhost', process: 'rsyslogd', message: 'message repeated 76 times: [-- MARK --]' });
-    expect(parseSyslogLine(rfc3339[2]!)).toEqual({ date: '2020-05-31 00:00:45', host: 'localhost', process: 'systemd', message: 'Reloaded System Logging Service.' });
-  });
-  it('keeps a line in no known format as a message, and cuts long messages', () => {
-    expect(parseSyslogLine('-- MARK --')).toEqual({ message: '-- MARK --' });
-    expect(parseSyslogLine(`2020-05-31T00:00:45Z h t: ${'x'.repeat(5000)}`).message).toHaveLength(MAX_MESSAGE_CHARS);
-  });
-});
+// A real journald: a private namespace instance (systemd-journald <namespace>), fed through its
+// syslog socket with util-linux `logger`, read by journalctl --directory like any journal.
+const JOURNALD = '/usr/lib/systemd/systemd-journald';
 
-describe('journal JSON parser (lines recorded from journalctl 252 on this machine)', () => {
-  it('takes date, host, identifier and message, and the cursor', () => {
-    const entries = journalLines.map(parseJournalJson);
-    expect(entries.every((e) => e !== undefined)).toBe(true);
-    expect(entries[2]).toEqual({
-      cursor: 's=b5cdf2e5e138469b8bbfe73f4dc55e7c;i=3;b=33cb8f67d3844803b4fad894386dec9b;m=39bcc092;t=6614b653f51f7;x=a7566abee339f012',
-      line: { date: formatLocal(new Date(1795826309353)), host: 'vm', process: 'machmon-test', message: 'first line from logger' },
-    });
-    expect(entries[0]!.line.process).toBe('systemd-journald');
-  });
-  it('decodes byte-array messages, falls back to _COMM, leaves a null (too large) message unset, skips non-entries', () => {
-    expect(parseJournalJson('{"__CURSOR":"s=1","MESSAGE":[104,105,255],"_COMM":"sh"}')?.line).toEqual({ message: 'hi\uFFFD', process: 'sh' });
-    expect(parseJournalJson('{"__CURSOR":"s=1","MESSAGE":null}')?.line).toEqual({});
-    expect(parseJournalJson('{"MESSAGE":"no cursor"}')).toBeUndefined();
-    expect(parseJournalJson('not json')).toBeUndefined();
-  });
-  it('asks journalctl for at most N entries after the cursor', () => {
-    expect(journalctlArgs({ cursor: 's=1;i=2', lines: 100, directory: '/r/var/log/journal' })).toEqual([
-      '--output=json', '--output-fields=MESSAGE,SYSLOG_IDENTIFIER,_COMM,_HOSTNAME', '--no-pager', '--quiet', '-n', '100', '--after-cursor=s=1;i=2', '--directory=/r/var/log/journal',
-    ]);
-  });
-});
+const canRunJournald = process.getuid?.() === 0 && existsSync(JOURNALD) && existsSync('/etc/machine-id') && existsSync('/var/log/journal');
 
 describe('logs collector on a syslog file', () => {
   it('starts at the end, then returns only new whole lines; a partial last line waits for its end', async () => {
@@ -160,11 +120,6 @@ describe('logs collector on a syslog file', () => {
     expect(await readLinesAt(file, 0, 10, 200)).toEqual({ lines: [], consumed: 0 });
   });
 });
-
-// A real journald: a private namespace instance (systemd-journald <namespace>), fed through its
-// syslog socket with util-linux `logger`, read by journalctl --directory like any journal.
-const JOURNALD = '/usr/lib/systemd/systemd-journald';
-const canRunJournald = process.getuid?.() === 0 && existsSync(JOURNALD) && existsSync('/etc/machine-id') && existsSync('/var/log/journal');
 
 describe.skipIf(!canRunJournald)('logs collector on a real journal', () => {
   const ns = `machmon-t${process.pid}`;

@@ -5,11 +5,12 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../common/log.js';
-import { crc32 } from '../../../../agent/outbox/crc32.js';
 import { Outbox, type OutboxOptions } from '../../../../agent/outbox/outbox.js';
 
 const dirs: string[] = [];
+
 const boxes: Outbox[] = [];
+
 afterEach(() => {
   for (const b of boxes.splice(0)) {
     try {
@@ -47,14 +48,8 @@ function fill(b: Outbox, n: number, metric = 'cpu'): number[] {
 }
 
 const heldSeqs = (b: Outbox) => b.due(0, 0, Number.MAX_SAFE_INTEGER).map((p) => p.seq);
-const segmentFiles = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('segment-')).sort();
 
-describe('crc32', () => {
-  it('matches the standard check value', () => {
-    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
-    expect(crc32(Buffer.alloc(0))).toBe(0);
-  });
-});
+const segmentFiles = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('segment-')).sort();
 
 describe('outbox', () => {
   it('holds appended readings until their seqs are confirmed', () => {
