@@ -50,7 +50,7 @@ export interface Broker extends Service {
  * when it arrives, but a QoS 1 publish then waits for the session store (offline queues in
  * LevelDB) before it is emitted, so in a burst a later one overtakes it and the check drops
  * the overtaken one for every subscriber online, after its PUBACK (moscajs/aedes#955, #994;
- * about 5 % of a 2000-message burst, test/faults/broker-burst.test.ts). The check is for
+ * about 5 % of a 2000-message burst, test/integration/faults/broker-burst.test.ts). The check is for
  * clusters, but with broker.cluster the same overtaking happens, so it stays off there too
  * (a reading a node delivers twice is an idempotent rewrite); without it a client whose
  * subscriptions overlap gets a copy per matching subscription, which MQTT 3.1.1 allows (3.3.5) and the idempotent
