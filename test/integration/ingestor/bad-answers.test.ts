@@ -4,15 +4,14 @@
 // stay alive, and store everything once a real InfluxDB answers.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
 import { influxRows } from '../../../testkit/influxd.js';
 import { connectClient, endClient, header, publishReading, randomDb, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { waitFor } from '../../../testkit/wait.js';
+import { captureLog } from '../../../testkit/log.js';
 
 const influxUrl = inject('influxUrl');
 
@@ -58,16 +57,7 @@ let broker: TestBroker;
 let ingestor: Ingestor;
 let pi: MqttClient;
 const DB = randomDb('badanswers');
-const lines: { level: number; msg: string }[] = [];
-const log = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as { level: number; msg: string });
-      cb();
-    },
-  }),
-);
+const { log, lines } = captureLog('info');
 
 beforeAll(async () => {
   await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', () => r()));

@@ -2,26 +2,15 @@
 // acknowledged before it is written, so the broker keeps (and re-delivers) what waits; the
 // pending buffer stays bounded; the log says what is wrong and how to fix it, without a
 // line per retry.
-import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
 import { startInfluxd, influxRows, type Influxd } from '../../../testkit/influxd.js';
 import { connectClient, endClient, header, publishReading, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
+import { captureLog } from '../../../testkit/log.js';
 
-function capturingLogger() {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as { level: number; msg: string });
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), lines, messages: () => lines.map((l) => l.msg) };
-}
 
 let influxd: Influxd | undefined;
 let broker: TestBroker | undefined;
@@ -41,7 +30,8 @@ describe('ingestor during InfluxDB outages', () => {
   it('acknowledges nothing while InfluxDB is down; a restarted ingestor gets the messages again and stores them when it is back', async () => {
     influxd = await startInfluxd();
     broker = await startBroker();
-    const { log, messages } = capturingLogger();
+    const { log, lines } = captureLog('info');
+    const messages = () => lines.map((l) => l.msg);
     const cfg = ingestorConfig(broker.url, influxd.url, 'metrics', { clientId: 'ingestor-outage', stopTimeoutMs: 300 });
     const first = await startIngestor(cfg, log);
     ingestors.push(first);
@@ -77,7 +67,8 @@ describe('ingestor during InfluxDB outages', () => {
     influxd = await startInfluxd();
     await influxd.stop();
     broker = await startBroker();
-    const { log, messages } = capturingLogger();
+    const { log, lines } = captureLog('info');
+    const messages = () => lines.map((l) => l.msg);
     const ing = await startIngestor(ingestorConfig(broker.url, influxd.url, 'metrics', { maxPendingMessages: 5 }), log);
     ingestors.push(ing);
     await ing.subscribed;
@@ -102,7 +93,7 @@ describe('ingestor during InfluxDB outages', () => {
     influxd = await startInfluxd();
     await influxd.stop();
     broker = await startBroker();
-    const ing = await startIngestor(ingestorConfig(broker.url, influxd.url, 'metrics', { maxPendingBytes: 1000 }), capturingLogger().log);
+    const ing = await startIngestor(ingestorConfig(broker.url, influxd.url, 'metrics', { maxPendingBytes: 1000 }), captureLog('info').log);
     ingestors.push(ing);
     await ing.subscribed;
     const pi = await connectClient(broker.url, { clientId: 'pi-bytes' });
