@@ -1,4 +1,4 @@
-// The agent's on-disk outbox (issue 4): every reading is written here before it is
+// The agent's on-disk outbox: every reading is written here before it is
 // published and stays until the ingestor confirms it stored (or rejected it for good).
 //
 // Layout of <dir>:
@@ -7,23 +7,20 @@
 //                             (confirmed, or dropped because the outbox was full)
 //   seq                       {"reservedUpTo": n}: seqs up to n may have been used
 //
-// Every record is [u32 bodyLength][u32 crc32(body)][body] (little endian), so a record torn
-// by kill -9 or a power cut, or garbage at the end of a file, is detected on open: the file
-// is cut back to its last good record and the rest of the outbox is kept.
-//   data body: [u8 version=1][f64 seq][f64 sampleTimeMs][u8 metricLength][metric][payload]
-//   done body: [u8 version=1] then pairs [f64 from][f64 to] (inclusive ranges)
+// Records are CRC-framed (record.ts): a file torn by kill -9 or a power cut is cut back to its
+// last good record on open and the rest of the outbox is kept.
 // A segment is deleted once every record in it is finished; done.log is rewritten (tmp +
 // rename) from the in-memory index when it grows, so both stay small.
 //
-// In memory there is only an index of the unfinished records, in typed-array columns
-// (seq, metric, segment, offset, size, sample time, sent time): about 40 bytes per record,
-// never the payloads. Seqs are allocated here and persisted in blocks, so they keep
+// In memory there is only an index of the unfinished records (entry-index.ts), never the
+// payloads. Seqs are allocated here and persisted in blocks, so they keep
 // increasing across restarts and crashes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { seqsToRanges, type SeqRange } from '../../common/ranges.js';
 import type { Logger } from '../../common/log.js';
-import { crc32 } from './crc32.js';
+import { EntryIndex } from './entry-index.js';
+import { decodeData, decodeDone, encodeData, encodeDone, fsyncDir, HEADER, scanRecords, unframe, writeAll, writeFileAtomic, type DataRecord } from './record.js';
 
 export interface OutboxOptions {
   readonly maxMessages: number;
@@ -57,9 +54,6 @@ export interface PendingReading {
   readonly sentAt: number;
 }
 
-const HEADER = 8;
-const VERSION = 1;
-const DATA_FIXED = 1 + 8 + 8 + 1;
 const SEGMENT_RE = /^segment-(\d{12})\.log$/;
 const DONE_FILE = 'done.log';
 const SEQ_FILE = 'seq';
@@ -78,189 +72,6 @@ interface Segment {
   size: number;
   live: number;
   readonly firstSeq: number;
-}
-
-/** Unfinished records, oldest first, in columns. Seqs strictly increase from head to tail. */
-class EntryIndex {
-  private cap = 1024;
-  seq = new Float64Array(this.cap);
-  time = new Float64Array(this.cap);
-  sent = new Float64Array(this.cap);
-  off = new Uint32Array(this.cap);
-  size = new Uint32Array(this.cap); // 0 = finished
-  seg = new Uint32Array(this.cap);
-  metric = new Uint8Array(this.cap);
-  head = 0;
-  tail = 0;
-  live = 0;
-  bytes = 0;
-
-  push(seq: number, metric: number, seg: number, off: number, size: number, time: number): void {
-    if (this.tail === this.cap) this.makeSpace();
-    const i = this.tail++;
-    this.seq[i] = seq;
-    this.metric[i] = metric;
-    this.seg[i] = seg;
-    this.off[i] = off;
-    this.size[i] = size;
-    this.time[i] = time;
-    this.sent[i] = 0;
-    this.live++;
-    this.bytes += size;
-  }
-
-  /** First index in [head, tail) whose seq >= seq. */
-  lowerBound(seq: number): number {
-    let lo = this.head;
-    let hi = this.tail;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.seq[mid]! < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** Index of a live entry with this seq, or -1. */
-  find(seq: number): number {
-    const last = this.tail - 1;
-    const i = last >= this.head && this.seq[last] === seq ? last : this.lowerBound(seq);
-    return i < this.tail && this.seq[i] === seq && this.size[i]! > 0 ? i : -1;
-  }
-
-  /** Marks entry i finished; returns its segment id. */
-  remove(i: number): number {
-    this.bytes -= this.size[i]!;
-    this.size[i] = 0;
-    this.live--;
-    while (this.head < this.tail && this.size[this.head] === 0) this.head++;
-    if (this.head === this.tail) this.head = this.tail = 0;
-    return this.seg[i]!;
-  }
-
-  firstLive(): number {
-    return this.head < this.tail ? this.head : -1;
-  }
-
-  private makeSpace(): void {
-    const used = this.tail - this.head;
-    if (this.live <= used / 2 || this.head >= this.cap / 2) {
-      let w = 0;
-      for (let r = this.head; r < this.tail; r++) {
-        if (this.size[r] === 0) continue;
-        if (w !== r) {
-          this.seq[w] = this.seq[r]!;
-          this.time[w] = this.time[r]!;
-          this.sent[w] = this.sent[r]!;
-          this.off[w] = this.off[r]!;
-          this.size[w] = this.size[r]!;
-          this.seg[w] = this.seg[r]!;
-          this.metric[w] = this.metric[r]!;
-        }
-        w++;
-      }
-      this.head = 0;
-      this.tail = w;
-      if (this.tail < this.cap * 0.75) return;
-    }
-    this.cap *= 2;
-    const grow = <T extends Float64Array | Uint32Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(this.cap);
-      b.set(a);
-      return b;
-    };
-    this.seq = grow(this.seq);
-    this.time = grow(this.time);
-    this.sent = grow(this.sent);
-    this.off = grow(this.off);
-    this.size = grow(this.size);
-    this.seg = grow(this.seg);
-    this.metric = grow(this.metric);
-  }
-}
-
-function writeAll(fd: number, buf: Uint8Array): void {
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done);
-}
-
-function frame(body: Buffer): Buffer {
-  const rec = Buffer.allocUnsafe(HEADER + body.length);
-  rec.writeUInt32LE(body.length, 0);
-  rec.writeUInt32LE(crc32(body), 4);
-  body.copy(rec, HEADER);
-  return rec;
-}
-
-/**
- * Hands the bodies of a file's valid records to `accept`, in order, and returns where the
- * good part ends: at the first damaged record (length, CRC) or the first one `accept` refuses.
- */
-function scanRecords(buf: Buffer, accept: (body: Buffer, offset: number) => boolean): number {
-  let pos = 0;
-  while (pos + HEADER <= buf.length) {
-    const len = buf.readUInt32LE(pos);
-    const end = pos + HEADER + len;
-    if (len === 0 || end > buf.length) break;
-    if (crc32(buf, pos + HEADER, end) !== buf.readUInt32LE(pos + 4)) break;
-    if (!accept(buf.subarray(pos + HEADER, end), pos)) break;
-    pos = end;
-  }
-  return pos;
-}
-
-interface DataRecord { seq: number; time: number; metric: string; payload: Buffer }
-
-function decodeData(body: Buffer): DataRecord | undefined {
-  if (body.length < DATA_FIXED || body[0] !== VERSION) return undefined;
-  const seq = body.readDoubleLE(1);
-  const time = body.readDoubleLE(9);
-  const mlen = body[17]!;
-  if (!Number.isSafeInteger(seq) || seq < 0 || DATA_FIXED + mlen > body.length) return undefined;
-  return { seq, time, metric: body.toString('latin1', DATA_FIXED, DATA_FIXED + mlen), payload: body.subarray(DATA_FIXED + mlen) };
-}
-
-function decodeDone(body: Buffer): SeqRange[] | undefined {
-  if (body[0] !== VERSION || (body.length - 1) % 16 !== 0) return undefined;
-  const out: SeqRange[] = [];
-  for (let p = 1; p < body.length; p += 16) out.push([body.readDoubleLE(p), body.readDoubleLE(p + 8)]);
-  return out;
-}
-
-function encodeDone(ranges: readonly SeqRange[]): Buffer {
-  const body = Buffer.allocUnsafe(1 + 16 * ranges.length);
-  body[0] = VERSION;
-  ranges.forEach(([a, b], k) => {
-    body.writeDoubleLE(a, 1 + 16 * k);
-    body.writeDoubleLE(b, 9 + 16 * k);
-  });
-  return frame(body);
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // not supported everywhere; the rename itself is what matters
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-/** Writes a file so that after a crash it is either the old or the new content. */
-function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
 }
 
 export class Outbox {
@@ -325,16 +136,7 @@ export class Outbox {
   append(seq: number, metric: string, sampleTimeMs: number, payload: Uint8Array): void {
     this.assertOpen();
     if (!(seq > this.lastSeq)) throw new RangeError(`outbox: seq ${seq} is not above the last one (${this.lastSeq})`);
-    const mlen = Buffer.byteLength(metric, 'latin1');
-    if (mlen > 255) throw new RangeError(`outbox: metric name "${metric.slice(0, 40)}..." is too long`);
-    const body = Buffer.allocUnsafe(DATA_FIXED + mlen + payload.length);
-    body[0] = VERSION;
-    body.writeDoubleLE(seq, 1);
-    body.writeDoubleLE(sampleTimeMs, 9);
-    body[17] = mlen;
-    body.write(metric, DATA_FIXED, 'latin1');
-    body.set(payload, DATA_FIXED + mlen);
-    const rec = frame(body);
+    const rec = encodeData(seq, sampleTimeMs, metric, payload);
     if (rec.length > this.opts.maxBytes) {
       throw new RangeError(`outbox: a ${metric} reading of ${rec.length} bytes exceeds outbox.maxBytes (${this.opts.maxBytes})`);
     }
@@ -409,8 +211,8 @@ export class Outbox {
     let rec: DataRecord | undefined;
     try {
       const n = fs.readSync(seg.fd, buf, 0, buf.length, this.index.off[i]!);
-      const body = buf.subarray(HEADER, n);
-      if (n === buf.length && buf.readUInt32LE(0) === body.length && crc32(body) === buf.readUInt32LE(4)) rec = decodeData(body);
+      const body = unframe(buf, n);
+      if (body) rec = decodeData(body);
     } catch (err) {
       this.opts.log.warn({ err, file: seg.file, seq }, 'outbox record unreadable');
     }
