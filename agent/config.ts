@@ -2,7 +2,9 @@
 // of every group's options are here and nowhere else: the collectors read the resolved values.
 import os from 'node:os';
 import { METRIC_NAMES } from '../common/schema.js';
-import { def, hostname, nonEmpty, nonNegativeInt, opt, positiveInt, z } from '../common/config-kit.js';
+import * as z from 'zod/mini';
+import { def, hostname, nonEmpty, nonNegativeInt, opt, positiveInt } from '../common/config-kit.js';
+import { configLoader } from '../common/config-loader.js';
 
 /** Per-group settings (agent.metrics.<group>); a group without an entry takes the defaults. */
 const metricOverrideShape = {
@@ -76,3 +78,6 @@ export const agentSchema = z.strictObject({
 });
 
 export type AgentConfig = Readonly<z.infer<typeof agentSchema>>;
+
+/** Loads the agent section (and log) alone: what the Pi bundle carries instead of every service's schema. */
+export const agentConfigLoader = configLoader({ agent: agentSchema });

@@ -1,5 +1,6 @@
 // The "broker" section of the configuration (README "Configuration reference").
-import { def, hostname, hostPattern, nonEmpty, nonNegativeInt, opt, port, positiveInt, z } from '../common/config-kit.js';
+import * as z from 'zod/mini';
+import { def, hostname, hostPattern, nonEmpty, nonNegativeInt, opt, port, positiveInt } from '../common/config-kit.js';
 
 export const brokerSchema = z.strictObject({
   host: def(z.string(), '0.0.0.0'),

@@ -1,14 +1,14 @@
 // The building blocks of the configuration schemas (broker/config.ts, agent/config.ts,
 // ingestor/config.ts): zod/mini, the same engine as zod with a functional API, so only the
 // parts used end up in the agent's Pi bundle (the full zod was a third of the file and ~10 MB
-// of memory).
+// of memory). Import zod/mini as a namespace in each schema file, never re-exported from
+// here: esbuild cannot tree-shake a re-exported namespace and would bundle all of zod.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
 // English messages ("expected number, received string"); zod/mini loads no locale by itself.
 z.config(en());
 
-export { z };
 export const port = z.number().check(z.int(), z.minimum(0), z.maximum(65535));
 export const positiveInt = z.number().check(z.int(), z.positive());
 export const nonNegativeInt = z.number().check(z.int(), z.minimum(0));

@@ -1,5 +1,6 @@
 // The "ingestor" section of the configuration (README "Configuration reference").
-import { def, hostname, nonEmpty, opt, positiveInt, z } from '../common/config-kit.js';
+import * as z from 'zod/mini';
+import { def, hostname, nonEmpty, opt, positiveInt } from '../common/config-kit.js';
 
 export const influxSchema = z.strictObject({
   url: def(z.url(), 'http://127.0.0.1:8086'),

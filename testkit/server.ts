@@ -1,11 +1,10 @@
 // A real broker and ingestor (the machmon CLI on this machine's Node) writing into the shared
 // influxd, for the end-to-end tests of the Pi bundle.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MACHMON, REPO } from './repo.js';
 import { freePort, waitForPort } from './ports.js';
-import { captureOutput, exited } from './processes.js';
+import { machmonProgram } from './processes.js';
 
 export interface Server {
   port: number;
@@ -43,24 +42,16 @@ export async function startServer(opts: { dir: string; influxUrl: string; db: st
       log: { level: 'warn' },
     }),
   );
-  const children: { child: ChildProcess; out: () => string }[] = [];
-  const run = (cmd: string) => {
-    const child = spawn(process.execPath, [MACHMON, cmd, '--config', config], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push({ child, out: captureOutput(child) });
-  };
-  const logs = () => children.map((c) => c.out()).join('\n');
+  const programs = ['broker', 'ingestor'].map((command) => machmonProgram({ command, configFile: config, name: command, env: process.env }));
+  const logs = () => programs.map((p) => p.output(200)).join('\n');
   const stop = async () => {
-    for (const { child } of [...children].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      child.kill('SIGTERM');
-      await exited(child, 10_000).catch(() => child.kill('SIGKILL'));
-    }
+    for (const p of [...programs].reverse()) await p.stop();
   };
   try {
-    run('broker');
+    await programs[0]!.start();
     await waitForPort(port);
     if (tlsPort) await waitForPort(tlsPort);
-    run('ingestor');
+    await programs[1]!.start();
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${logs()}`);

@@ -2,7 +2,7 @@
 // (with its header) to the on-disk outbox, then publishes it. Readings leave the outbox only
 // when the ingestor confirms them; what stays unconfirmed is re-sent at a bounded rate.
 import path from 'node:path';
-import { readPemFile } from '../../common/config.js';
+import { readPemFile } from '../../common/config-loader.js';
 import type { AgentConfig } from '../config.js';
 import { decodeConfirm } from '../../common/confirm.js';
 import type { Logger } from '../../common/log.js';

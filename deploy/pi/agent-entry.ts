@@ -5,7 +5,8 @@
 // It holds the agent only: no broker, no InfluxDB client (a test reads the bundle's metafile).
 import { readFileSync } from 'node:fs';
 import { parseCommandLine } from '../../common/args.js';
-import { loadConfig, readConfigFile, type Config } from '../../common/config.js';
+import { agentConfigLoader } from '../../agent/config.js';
+import { readConfigFile } from '../../common/config-loader.js';
 import { ConfigError } from '../../common/errors.js';
 import { runUntilSignal, type Service } from '../../common/service.js';
 import { adoptBootConfig, BOOT_CONFIG_FILES, DEFAULT_CONFIG_FILE, lookupUser, type Owner } from './first-boot.js';
@@ -72,9 +73,9 @@ function firstBoot(args: Args): number {
 }
 
 async function runAgent(args: Args): Promise<number> {
-  let config: Config;
+  let config: ReturnType<typeof agentConfigLoader.load>;
   try {
-    config = loadConfig({ raw: readConfigFile(args.config), source: args.config, sections: ['agent'] });
+    config = agentConfigLoader.load({ raw: readConfigFile(args.config), source: args.config, sections: ['agent'] });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`machmon-agent: ${err.message}`);

@@ -6,14 +6,12 @@
 import { closeSync, copyFileSync, chmodSync, chownSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../common/errors.js';
-import { loadConfig } from '../../common/config.js';
+import { agentConfigLoader } from '../../agent/config.js';
+import type { JsonObject } from '../../common/config-loader.js';
 
 /** Where Raspberry Pi OS mounts the FAT boot partition: bookworm and later first, then older images. */
 export const BOOT_CONFIG_FILES: readonly string[] = ['/boot/firmware/machmon.json', '/boot/machmon.json'];
 export const DEFAULT_CONFIG_FILE = '/etc/machmon/agent.json';
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
 
 export interface Owner { uid: number; gid: number }
 
@@ -58,7 +56,7 @@ export function parseBootConfig(text: string, source: string): JsonObject {
   }
   const config = normalizeBootConfig(raw, source);
   // Validated as the agent will read it, but without this process's environment.
-  loadConfig({ raw: config, source, sections: ['agent'], env: {} });
+  agentConfigLoader.load({ raw: config, source, sections: ['agent'], env: {} });
   return config;
 }
 

@@ -6,7 +6,6 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync }
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../common/config.js';
@@ -15,8 +14,8 @@ import type { Service } from '../../../common/service.js';
 import { formatVariable, loadDashboards, panelQueries, queryRefs, substitute, variableQuery, type PanelQuery } from '../../../testkit/dashboard-model.js';
 import { influxQuery, type QueryResult } from '../../../testkit/influxd.js';
 import { freePort } from '../../../testkit/ports.js';
+import { hostTree } from '../../../testkit/fixtures.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 const influxUrl = inject('influxUrl');
 const db = `t_grafana_${randomBytes(4).toString('hex')}`;
 const PASSWORD = 'grafana-test-fleet-password';
@@ -115,11 +114,11 @@ describe('every dashboard query returns data after a real pipeline run', () => {
       // The Pi: sysfs of a Pi 4 (get_throttled, hwmon under-voltage alarm, device-tree model),
       // 1-Wire sensors of a Pi 3, and a syslog file that grows during the run.
       const piRoot = path.join(tmp, 'pi-root');
-      cpSync(path.join(FIXTURES, 'sys', 'pi4'), piRoot, { recursive: true });
+      cpSync(hostTree('pi4'), piRoot, { recursive: true });
       // No Pi recording of cpufreq exists among the fixtures; the non-Pi tree's recorded file has
       // the same format (kHz), so the ARM clock panels get a value.
       const cpufreq = path.join('sys', 'devices', 'system', 'cpu', 'cpu0', 'cpufreq');
-      cpSync(path.join(FIXTURES, 'sys', 'non-pi', cpufreq), path.join(piRoot, cpufreq), { recursive: true });
+      cpSync(path.join(hostTree('non-pi'), cpufreq), path.join(piRoot, cpufreq), { recursive: true });
       mkdirSync(path.join(piRoot, 'var', 'log'), { recursive: true });
       const syslog = path.join(piRoot, 'var', 'log', 'syslog');
       writeFileSync(syslog, '');
@@ -162,7 +161,7 @@ describe('every dashboard query returns data after a real pipeline run', () => {
         env: {},
       });
       const piCfg = loadConfig({
-        raw: { agent: agentRaw(PI, { rootDir: piRoot, temperature: { sysfsRoot: path.join(FIXTURES, 'sys', 'pi3'), sources: ['w1', 'thermal'] } }) },
+        raw: { agent: agentRaw(PI, { rootDir: piRoot, temperature: { sysfsRoot: hostTree('pi3'), sources: ['w1', 'thermal'] } }) },
         sections: ['agent'],
         env: {},
       });
