@@ -4,7 +4,6 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { encodeMetric, type MetricMessages, type MetricName } from '../common/schema.js';
 import { metricTopic } from '../common/topics.js';
 
-export { startPlainBroker as startBroker, type PlainBroker as TestBroker } from './aedes.js';
 
 export async function connectClient(url: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
   const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 200, ...opts });

@@ -8,7 +8,8 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
 import { influxRows } from '../../../testkit/influxd.js';
-import { connectClient, endClient, header, publishReading, randomDb, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
+import { connectClient, endClient, header, publishReading, randomDb } from '../../../testkit/ingestor.js';
+import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { waitFor } from '../../../testkit/wait.js';
 import { captureLog } from '../../../testkit/log.js';
@@ -53,7 +54,7 @@ function misbehavingInflux() {
 
 const fake = misbehavingInflux();
 let fakeUrl = '';
-let broker: TestBroker;
+let broker: PlainBroker;
 let ingestor: Ingestor;
 let pi: MqttClient;
 const DB = randomDb('badanswers');
@@ -62,7 +63,7 @@ const { log, lines } = captureLog('info');
 beforeAll(async () => {
   await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', () => r()));
   fakeUrl = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
-  broker = await startBroker();
+  broker = await startPlainBroker();
   ingestor = await startIngestor(ingestorConfig(broker.url, fakeUrl, DB, { clientId: 'ingestor-bad-answers', retry: { minMs: 50, maxMs: 200 }, influx: { url: fakeUrl, database: DB, timeoutMs: 500 } }), log);
   await ingestor.subscribed;
   pi = await connectClient(broker.url, { clientId: 'pi-bad-answers' });

@@ -7,11 +7,12 @@ import path from 'node:path';
 import { afterEach, expect, inject, it } from 'vitest';
 import { MACHMON, REPO } from '../../../testkit/repo.js';
 import { influxRows } from '../../../testkit/influxd.js';
-import { connectClient, endClient, header, publishReading, randomDb, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
+import { connectClient, endClient, header, publishReading, randomDb } from '../../../testkit/ingestor.js';
+import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { waitFor } from '../../../testkit/wait.js';
 
 const influxUrl = inject('influxUrl');
-let broker: TestBroker | undefined;
+let broker: PlainBroker | undefined;
 let dir: string | undefined;
 
 afterEach(async () => {
@@ -20,7 +21,7 @@ afterEach(async () => {
 });
 
 it('machmon ingestor stores readings and exits 0 on SIGTERM', async () => {
-  broker = await startBroker();
+  broker = await startPlainBroker();
   dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-ingestor-cli-'));
   const db = randomDb('cli');
   const config = path.join(dir, 'config.json');

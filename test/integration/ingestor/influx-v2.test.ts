@@ -9,7 +9,8 @@ import { loadConfig } from '../../../common/config.js';
 import { silentLogger } from '../../../common/log.js';
 import { InfluxV2Writer } from '../../../ingestor/influx/v2.js';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
-import { connectClient, endClient, header, publishReading, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
+import { connectClient, endClient, header, publishReading } from '../../../testkit/ingestor.js';
+import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from '../../../testkit/victoria-metrics.js';
 import { waitFor } from '../../../testkit/wait.js';
@@ -21,7 +22,7 @@ describe('InfluxDB v2 write path', () => {
   beforeEach(async () => {
     vm = await startVictoriaMetrics();
   });
-  let broker: TestBroker;
+  let broker: PlainBroker;
   let ingestor: Ingestor;
   let pi: MqttClient;
   afterEach(async () => {
@@ -32,7 +33,7 @@ describe('InfluxDB v2 write path', () => {
   });
 
   it('writes a batch through the WriteApi that can be read back', async () => {
-    broker = await startBroker();
+    broker = await startPlainBroker();
     ingestor = await startIngestor(ingestorConfig(broker.url, vm.url, 'unused', { influx: v2(vm.url) }), silentLogger);
     await ingestor.subscribed;
     pi = await connectClient(broker.url, { clientId: 'pi-v2' });

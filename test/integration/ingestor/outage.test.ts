@@ -6,14 +6,15 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
 import { startInfluxd, influxRows, type Influxd } from '../../../testkit/influxd.js';
-import { connectClient, endClient, header, publishReading, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
+import { connectClient, endClient, header, publishReading } from '../../../testkit/ingestor.js';
+import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
 import { captureLog } from '../../../testkit/log.js';
 
 
 let influxd: Influxd | undefined;
-let broker: TestBroker | undefined;
+let broker: PlainBroker | undefined;
 const ingestors: Ingestor[] = [];
 const clients: MqttClient[] = [];
 
@@ -29,7 +30,7 @@ const rows = async (host: string) => (influxd ? await influxRows(influxd.url, 'm
 describe('ingestor during InfluxDB outages', () => {
   it('acknowledges nothing while InfluxDB is down; a restarted ingestor gets the messages again and stores them when it is back', async () => {
     influxd = await startInfluxd();
-    broker = await startBroker();
+    broker = await startPlainBroker();
     const { log, lines } = captureLog('info');
     const messages = () => lines.map((l) => l.msg);
     const cfg = ingestorConfig(broker.url, influxd.url, 'metrics', { clientId: 'ingestor-outage', stopTimeoutMs: 300 });
@@ -66,7 +67,7 @@ describe('ingestor during InfluxDB outages', () => {
   it('starts without InfluxDB, says how to get one, reads at most maxPendingMessages, and catches up once it is there', async () => {
     influxd = await startInfluxd();
     await influxd.stop();
-    broker = await startBroker();
+    broker = await startPlainBroker();
     const { log, lines } = captureLog('info');
     const messages = () => lines.map((l) => l.msg);
     const ing = await startIngestor(ingestorConfig(broker.url, influxd.url, 'metrics', { maxPendingMessages: 5 }), log);
@@ -92,7 +93,7 @@ describe('ingestor during InfluxDB outages', () => {
   it('also bounds the pending line protocol by size (maxPendingBytes)', async () => {
     influxd = await startInfluxd();
     await influxd.stop();
-    broker = await startBroker();
+    broker = await startPlainBroker();
     const ing = await startIngestor(ingestorConfig(broker.url, influxd.url, 'metrics', { maxPendingBytes: 1000 }), captureLog('info').log);
     ingestors.push(ing);
     await ing.subscribed;

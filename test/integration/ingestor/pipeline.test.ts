@@ -10,7 +10,8 @@ import { METRICS, METRIC_NAMES, type MetricName, type MetricSpec } from '../../.
 import { confirmTopic, metricTopic, statusTopic } from '../../../common/topics.js';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
 import { influxQuery, influxRows } from '../../../testkit/influxd.js';
-import { connectClient, endClient, header, publishRaw, publishReading, randomDb, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
+import { connectClient, endClient, header, publishRaw, publishReading, randomDb } from '../../../testkit/ingestor.js';
+import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
 
@@ -38,12 +39,12 @@ function fullMessage(name: MetricName, host: string, timeMs: number, seq: number
 
 const INFLUX_TYPE = { int: 'integer', float: 'float', string: 'string' } as const;
 
-let broker: TestBroker;
+let broker: PlainBroker;
 let ingestor: Ingestor | undefined;
 const clients: MqttClient[] = [];
 
 async function setUp(db: string, extra: Record<string, unknown> = {}) {
-  broker = await startBroker();
+  broker = await startPlainBroker();
   ingestor = await startIngestor(ingestorConfig(broker.url, influxUrl, db, extra), silentLogger);
   await ingestor.subscribed;
   await waitFor('database and retention policy created', async () => JSON.stringify(await influxQuery(influxUrl, db, `SHOW RETENTION POLICIES ON "${db}"`)).includes('Monthly'));

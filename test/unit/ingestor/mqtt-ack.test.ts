@@ -6,7 +6,8 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deferAcks, type DeferredAcks } from '../../../ingestor/mqtt-ack.js';
-import { connectClient, endClient, publishRaw, startBroker, type TestBroker } from '../../../testkit/ingestor.js';
+import { connectClient, endClient, publishRaw } from '../../../testkit/ingestor.js';
+import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
 
 interface Sub { client: MqttClient; acks: DeferredAcks; received: { id: number; epoch: number; payload: string }[]; pubacks: number[] }
@@ -30,12 +31,12 @@ function subscriber(url: string, clientId: string, shouldPause: () => boolean = 
   });
 }
 
-let broker: TestBroker;
+let broker: PlainBroker;
 let publisher: MqttClient;
 const open: MqttClient[] = [];
 
 beforeEach(async () => {
-  broker = await startBroker();
+  broker = await startPlainBroker();
   publisher = await connectClient(broker.url, { clientId: 'publisher' });
 });
 afterEach(async () => {

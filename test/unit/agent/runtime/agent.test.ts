@@ -11,7 +11,8 @@ import { AGENT_VERSION } from '../../../../agent/runtime/version.js';
 import { silentLogger, type Logger } from '../../../../common/log.js';
 import { confirmTopic } from '../../../../common/topics.js';
 import { freePort } from '../../../../testkit/ports.js';
-import { Observer, startBroker, type TestBroker } from './observer.js';
+import { Observer } from './observer.js';
+import { startPlainBroker, type PlainBroker } from '../../../../testkit/aedes.js';
 import { agentConfig } from '../../../../testkit/configs.js';
 import { captureLog } from '../../../../testkit/log.js';
 import { counter, entry } from './helpers.js';
@@ -29,8 +30,8 @@ function tmpDir(): string {
   return d;
 }
 
-async function broker(port = 0): Promise<TestBroker> {
-  const b = await startBroker(port);
+async function broker(port = 0): Promise<PlainBroker> {
+  const b = await startPlainBroker(port);
   let closed = false;
   const close = b.close;
   const wrapped = { ...b, close: async () => { if (!closed) { closed = true; await close(); } } };
@@ -107,7 +108,7 @@ describe('agent against a real broker', () => {
 
   it('logs in as its hostname with the password and client id machmon-agent-<host>', async () => {
     const seen: { id: string; user?: string; pass?: string }[] = [];
-    const b = await startBroker(0, {
+    const b = await startPlainBroker(0, {
       authenticate: (client, username, password, done) => {
         seen.push({ id: client.id, user: username, pass: password?.toString() });
         done(null, password?.toString() === 'pw');
@@ -120,7 +121,7 @@ describe('agent against a real broker', () => {
   });
 
   it('keeps retrying with growing delays while the broker refuses its credentials', async () => {
-    const b = await startBroker(0, { authenticate: (_c, _u, _p, done) => done(Object.assign(new Error('no'), { returnCode: 4 }) as never, false) });
+    const b = await startPlainBroker(0, { authenticate: (_c, _u, _p, done) => done(Object.assign(new Error('no'), { returnCode: 4 }) as never, false) });
     cleanups.push(() => b.close());
     const { log, lines } = captureLog('info');
     const a = await agent({ url: b.url, log, config: { reconnect: { minMs: 50, maxMs: 400 } } });

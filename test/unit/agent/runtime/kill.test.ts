@@ -7,14 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Observer, startBroker, type TestBroker } from './observer.js';
+import { Observer } from './observer.js';
+import { startPlainBroker, type PlainBroker } from '../../../../testkit/aedes.js';
 import { sleep, waitFor } from '../../../../testkit/wait.js';
 import { REPO } from '../../../../testkit/repo.js';
 
 const HOST = 'pi-kill';
 let bundle: string;
 let dataDir: string;
-let broker: TestBroker;
+let broker: PlainBroker;
 let observer: Observer;
 const children: ChildProcess[] = [];
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
     logLevel: 'error',
   });
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'machmon-kill-'));
-  broker = await startBroker();
+  broker = await startPlainBroker();
   observer = await Observer.connect(broker.url);
 });
 

@@ -5,7 +5,6 @@ import { confirmPayloads } from '../../../../common/confirm.js';
 import { decodeMetric, isMetricName, type Header } from '../../../../common/schema.js';
 import { confirmTopic, parseTopic } from '../../../../common/topics.js';
 
-export { startPlainBroker as startBroker, type PlainBroker as TestBroker } from '../../../../testkit/aedes.js';
 
 export interface Seen {
   readonly topic: string;
