@@ -42,6 +42,8 @@ export interface Broker extends Service {
   readonly aedes: Aedes;
   /** Refusals counted by reason since start. */
   readonly refusals: Readonly<Refusals>;
+  /** Applies the login rules of a reloaded config (broker/reload.ts) and disconnects the clients they no longer admit. */
+  reconfigure(next: BrokerConfig): { dropped: number };
 }
 
 /**
@@ -93,9 +95,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   /** Aedes' connected clients by id (not in its typings), for the takeover check in authenticate. */
   const connected: { clients?: Record<string, Client | undefined> } = {};
   const auth = createAuthenticateHooks({
-    secretPassword: cfg.secretPassword,
-    allowedHosts: cfg.allowedHosts,
-    readers: cfg.readers,
+    login: cfg,
     throttle,
     refusals,
     identities,
@@ -213,7 +213,17 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
       log.info('broker stopped');
     })());
 
-  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, stop };
+  const reconfigure = (next: BrokerConfig) => {
+    const dropped = auth.reconfigure(next, Object.values(connected.clients ?? {}).filter((c): c is Client => c !== undefined));
+    for (const { client, identity, reason } of dropped) {
+      refusals.dropped_on_reload++;
+      log.warn({ address: addressOf(client), clientId: client.id, username: identity.username, reason }, 'client dropped on reload');
+      client.close();
+    }
+    return { dropped: dropped.length };
+  };
+
+  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, reconfigure, stop };
 }
 
 /** ioredis options from redis://[user:password@]host[:port][/db]. */

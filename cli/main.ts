@@ -13,7 +13,7 @@ interface Command {
 }
 
 const COMMON = `Options:
-  --config <file.json>  configuration file (SPEC section 5 keys); MACHMON_* variables override keys,
+  --config <file.json>  configuration file (README "Configuration reference"); MACHMON_* variables override keys,
                         e.g. MACHMON_BROKER_PORT=1884, MACHMON_AGENT_PASSWORD=...
   --help                this text`;
 
@@ -21,7 +21,16 @@ export const COMMANDS: Record<string, Command> = {
   broker: {
     summary: 'run the MQTT broker (Aedes) that admits only allowed hosts',
     sections: ['broker'],
-    help: 'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).',
+    help:
+      'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).',
+  },
+  'host-key': {
+    summary: "print a host's own password, derived from the fleet password",
+    sections: ['broker'],
+    help:
+      'Usage: machmon host-key <hostname>... Reads the "broker" section. A host key opens the login of that\n' +
+      'one host only (broker.auth "hostKeys" or "both"); give it to the Pi as its agent.password\n' +
+      '(install.sh --password, or the boot partition\'s machmon.json). With several names, one "name key" line each.',
   },
   agent: {
     summary: "sample this machine's health and publish it",
@@ -38,7 +47,9 @@ export const COMMANDS: Record<string, Command> = {
     sections: ['broker', 'ingestor', 'agent'],
     help:
       'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
-      'generated fleet password; agent and ingestor passwords default to broker.secretPassword.',
+      'generated fleet password and reader password (added to an older file that has none). The agent\'s\n' +
+      'password defaults to broker.secretPassword (its host key with broker.auth "hostKeys"), the\n' +
+      'ingestor\'s to broker.readerPassword.',
   },
   'mosquitto-config': {
     summary: "write mosquitto.conf, a password file and an ACL from the broker section",
@@ -60,10 +71,10 @@ function usage(): string {
   return `Usage: machmon <command> [--config <file.json>]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON}`;
 }
 
-interface Args { command?: string; config?: string; out?: string; hosts?: string; help: boolean; error?: string }
+interface Args { command?: string; config?: string; out?: string; hosts?: string; names: string[]; help: boolean; error?: string }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { help: false };
+  const args: Args = { help: false, names: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') args.help = true;
@@ -79,6 +90,7 @@ export function parseArgs(argv: readonly string[]): Args {
     }
     else if (a.startsWith('-')) return { ...args, error: `unknown option ${a}` };
     else if (!args.command) args.command = a;
+    else if (args.command === 'host-key') args.names.push(a);
     else return { ...args, error: `unexpected argument ${a}` };
   }
   return args;
@@ -127,14 +139,13 @@ export async function run(argv: readonly string[]): Promise<number> {
     return runDecode(process.stdin, process.stdout, process.stderr);
   }
 
+  const { loadUpConfig } = await import('./up.js');
+  const sections = command.sections;
+  const load = (): Config =>
+    args.command === 'up' ? loadUpConfig(args.config) : loadConfig({ raw: args.config ? readConfigFile(args.config) : {}, source: args.config ?? 'the environment', sections });
   let config: Config;
   try {
-    if (args.command === 'up') {
-      const { loadUpConfig } = await import('./up.js');
-      config = loadUpConfig(args.config);
-    } else {
-      config = loadConfig({ raw: args.config ? readConfigFile(args.config) : {}, source: args.config ?? 'the environment', sections: command.sections });
-    }
+    config = load();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`machmon ${args.command}: ${err.message}`);
@@ -143,11 +154,17 @@ export async function run(argv: readonly string[]): Promise<number> {
     throw err;
   }
 
+  if (args.command === 'host-key') {
+    const { printHostKeys } = await import('./host-key.js');
+    return printHostKeys(config.broker!, args.names);
+  }
+
   if (args.command === 'mosquitto-config') {
     const { writeMosquittoConfig } = await import('../broker/mosquitto-config.js');
     const hosts = args.hosts?.split(',').map((h) => h.trim()).filter(Boolean);
     const r = writeMosquittoConfig(config.broker!, { outDir: args.out ?? './mosquitto', hosts });
     console.log(`wrote ${r.files.conf}\nwrote ${r.files.passwd} (${r.users.length} users)\nwrote ${r.files.acl}`);
+    if (r.revoked.length) console.error(`machmon mosquitto-config: left out ${r.revoked.join(', ')} (broker.revokedHosts)`);
     if (r.unexpandedGlobs.length) console.error(`machmon mosquitto-config: no --hosts matched ${r.unexpandedGlobs.join(', ')}: those hosts cannot log in until named`);
     return 0;
   }

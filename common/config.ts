@@ -1,4 +1,4 @@
-// One configuration file for every command (SPEC section 5), validated once at start.
+// One configuration file for every command (README "Configuration reference"), validated once at start.
 // Defaults live in the schema; unknown keys are refused; MACHMON_* environment variables
 // override keys (broker.secretPassword <- MACHMON_BROKER_SECRET_PASSWORD).
 import { readFileSync } from 'node:fs';
@@ -26,9 +26,16 @@ const opt = z.optional;
 const brokerSchema = z.strictObject({
   host: def(z.string(), '0.0.0.0'),
   port: def(port, 1883),
+  /** The fleet password: agents log in with it (broker.auth fleetPassword or both), and host keys are derived from it. */
   secretPassword: nonEmpty,
+  /** The readers' own password (README "Security model"): the fleet password, on every Pi's card, never opens a reader login. */
+  readerPassword: z.string({ error: (iss) => (iss.input === undefined ? 'required: the password of broker.readers, not the fleet password (see README "Security model")' : undefined) }).check(z.minLength(1, 'must not be empty')),
+  /** Which agent logins are accepted: the fleet password, per-host keys (`machmon host-key <hostname>`), or both during a migration. */
+  auth: def(z.enum(['fleetPassword', 'hostKeys', 'both']), 'fleetPassword'),
   allowedHosts: def(z.array(hostPattern), ['raspberrypi', 'pi-*']),
   readers: def(z.array(hostname), ['ingestor']),
+  /** Hostnames refused whatever their credential (a lost or stolen Pi), and dropped when the config is reloaded. */
+  revokedHosts: def(z.array(hostname), []),
   maxPayloadBytes: def(positiveInt, 262144),
   tls: opt(z.strictObject({ port: def(port, 8883), cert: nonEmpty, key: nonEmpty })),
   websocket: opt(z.strictObject({ port: def(port, 8080) })),
@@ -62,7 +69,9 @@ const brokerSchema = z.strictObject({
     }),
   ),
   dataDir: def(z.string(), './data/broker'),
-});
+}).check(
+  z.refine((b) => b.readerPassword !== b.secretPassword, { path: ['readerPassword'], message: 'must differ from broker.secretPassword: the fleet password is on every Pi, and a reader may read the whole fleet and confirm readings' }),
+);
 
 /** Per-group settings (agent.metrics.<group>); a group without an entry takes the defaults. */
 const metricOverrideShape = {
@@ -198,8 +207,8 @@ export interface Config {
 
 const SECTION_SCHEMAS = { broker: brokerSchema, agent: agentSchema, ingestor: ingestorSchema } as const;
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
 
 /** `secretPassword` -> `SECRET_PASSWORD`. */
 const envSegment = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();

@@ -3,7 +3,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostMatcher, mayPublish, mayReceive, maySubscribe } from '../../broker/acl.js';
-import { closeOf, collect, connect, mosquittoSub, subackCodes, PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
+import { closeOf, collect, connect, mosquittoSub, subackCodes, PASSWORD, READER_PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
 
 const agent = { username: 'pi-1', reader: false };
 const reader = { username: 'ingestor', reader: true };
@@ -67,7 +67,7 @@ describe('ACL on a live broker', () => {
   let tb: TestBroker;
   const clients: MqttClient[] = [];
   const open = async (username: string, extra = {}) => {
-    const c = await connect(tb.url, username, PASSWORD, extra);
+    const c = await connect(tb.url, username, username === 'ingestor' ? READER_PASSWORD : PASSWORD, extra);
     clients.push(c);
     return c;
   };
@@ -83,7 +83,7 @@ describe('ACL on a live broker', () => {
   });
 
   it('a reader gets every host\'s readings; a publish to another host\'s topic is refused and never arrives', async () => {
-    const sub = mosquittoSub(tb.broker.port, 'ingestor', PASSWORD, 'machmon/#');
+    const sub = mosquittoSub(tb.broker.port, 'ingestor', READER_PASSWORD, 'machmon/#');
     try {
       // mosquitto_sub has subscribed once a probe comes back through it.
       const probe = await open('ingestor');

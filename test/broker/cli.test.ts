@@ -6,12 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { MACHMON, REPO } from '../helpers/cli.js';
-import { mosquittoSub, PASSWORD, runProc, until } from './helpers.js';
+import { mosquittoSub, PASSWORD, READER_PASSWORD, runProc, until } from './helpers.js';
 
 it('runs from the CLI, serves mosquitto clients and stops on SIGTERM', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-broker-cli-'));
   const config = path.join(dir, 'machmon.json');
-  writeFileSync(config, JSON.stringify({ broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, dataDir: path.join(dir, 'data') } }));
+  writeFileSync(config, JSON.stringify({ broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, dataDir: path.join(dir, 'data') } }));
   const child = spawn(process.execPath, [MACHMON, 'broker', '--config', config], { cwd: REPO, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -21,7 +21,7 @@ it('runs from the CLI, serves mosquitto clients and stops on SIGTERM', async () 
     const started = stdout.split('\n').map((l) => JSON.parse(l || '{}') as { msg?: string; port?: number }).find((l) => l.msg === 'broker listening')!;
     expect(started.port).toBeGreaterThan(0);
 
-    const sub = mosquittoSub(started.port!, 'ingestor', PASSWORD, 'machmon/#');
+    const sub = mosquittoSub(started.port!, 'ingestor', READER_PASSWORD, 'machmon/#');
     try {
       for (let i = 0; i < 50 && !sub.stdout.includes('online'); i++) {
         await runProc('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(started.port), '-u', 'raspberrypi', '-P', PASSWORD, '-t', 'machmon/raspberrypi/status', '-m', 'online', '-q', '1']);
@@ -35,6 +35,7 @@ it('runs from the CLI, serves mosquitto clients and stops on SIGTERM', async () 
     expect(refused.stderr).toContain('bad user name or password');
     await until(() => stdout.includes('login refused'), 'the refusal logged');
     expect(stdout).not.toContain(PASSWORD);
+    expect(stdout).not.toContain(READER_PASSWORD);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -12,6 +12,8 @@ import type { Logger } from '../../common/log.js';
 import { startBroker, type Broker } from '../../broker/main.js';
 
 export const PASSWORD = 'fleet secret ünïcödé ✓';
+/** broker.readerPassword: readers (the ingestor, a person with mosquitto_sub) log in with it, never with the fleet password. */
+export const READER_PASSWORD = 'reader secret ✓ not on any Pi';
 
 export interface LogLine {
   level: number;
@@ -42,6 +44,7 @@ export function brokerConfig(dataDir: string, overrides: Record<string, unknown>
       host: '127.0.0.1',
       port: 0,
       secretPassword: PASSWORD,
+      readerPassword: READER_PASSWORD,
       allowedHosts: ['raspberrypi', 'pi-*', 'host-?', 'agent-a', 'agent-b'],
       dataDir,
       authThrottle: { baseDelayMs: 1, maxDelayMs: 20 },

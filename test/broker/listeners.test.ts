@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeOf, collect, connect, mosquittoSub, PASSWORD, runProc, startTestBroker, subackCodes, until, type TestBroker } from './helpers.js';
+import { closeOf, collect, connect, mosquittoSub, PASSWORD, READER_PASSWORD, runProc, startTestBroker, subackCodes, until, type TestBroker } from './helpers.js';
 
 const certDir = mkdtempSync(path.join(os.tmpdir(), 'machmon-broker-tls-'));
 const cert = path.join(certDir, 'cert.pem');
@@ -37,7 +37,7 @@ describe('TLS', () => {
   });
 
   it('serves mosquitto clients over TLS with the certificate as CA', async () => {
-    const sub = mosquittoSub(tb.broker.tlsPort!, 'ingestor', PASSWORD, 'machmon/#', ['--cafile', cert]);
+    const sub = mosquittoSub(tb.broker.tlsPort!, 'ingestor', READER_PASSWORD, 'machmon/#', ['--cafile', cert]);
     try {
       for (let i = 0; i < 50 && !sub.stdout.includes('tls-hello'); i++) {
         const r = await runProc('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tb.broker.tlsPort), '--cafile', cert, '-V', 'mqttv311', '-u', 'pi-tls', '-P', PASSWORD, '-t', 'machmon/pi-tls/status', '-m', 'tls-hello', '-q', '1']);

@@ -9,7 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { startBroker } from '../../broker/main.js';
 import { MachmonError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';
-import { brokerConfig, collect, connect, PASSWORD, sleep, startTestBroker, until } from './helpers.js';
+import { brokerConfig, collect, connect, PASSWORD, READER_PASSWORD, sleep, startTestBroker, until } from './helpers.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'machmon-broker-persist-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -18,7 +18,7 @@ it('delivers QoS 1 messages queued for an offline persistent session after a bro
   const session = { clientId: 'machmon-ingestor-test', clean: false };
   const first = await startTestBroker({}, { dataDir, keepData: true });
   try {
-    const ingestor = await connect(first.url, 'ingestor', PASSWORD, session);
+    const ingestor = await connect(first.url, 'ingestor', READER_PASSWORD, session);
     await ingestor.subscribeAsync('machmon/+/+', { qos: 1 });
     await ingestor.endAsync();
 
@@ -33,7 +33,7 @@ it('delivers QoS 1 messages queued for an offline persistent session after a bro
 
   const second = await startTestBroker({}, { dataDir, keepData: true });
   try {
-    const ingestor = await connect(second.url, 'ingestor', PASSWORD, session);
+    const ingestor = await connect(second.url, 'ingestor', READER_PASSWORD, session);
     const got = collect(ingestor);
     expect(ingestor.options.clientId).toBe(session.clientId);
     await until(() => got.length === 3, 'the three queued readings');
@@ -81,9 +81,9 @@ it('refuses to start on a port in use and leaves its session store closed', asyn
 it('paces a queued backlog to a returning session that reads slowly, instead of dropping it as a slow consumer', { timeout: 30_000 }, async () => {
   const tb = await startTestBroker({ maxOutgoingBufferBytes: 512 * 1024 });
   const clientId = 'machmon-ingestor-backlog';
-  const connectBytes = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId, keepalive: 0, username: 'ingestor', password: Buffer.from(PASSWORD) });
+  const connectBytes = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId, keepalive: 0, username: 'ingestor', password: Buffer.from(READER_PASSWORD) });
   try {
-    const first = await connect(tb.url, 'ingestor', PASSWORD, { clientId, clean: false });
+    const first = await connect(tb.url, 'ingestor', READER_PASSWORD, { clientId, clean: false });
     await first.subscribeAsync('machmon/+/+', { qos: 1 });
     await first.endAsync();
     const agent = await connect(tb.url, 'pi-1', PASSWORD);

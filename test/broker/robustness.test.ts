@@ -5,7 +5,7 @@ import net from 'node:net';
 import { generate, type IConnectPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttFramer } from '../../broker/mqtt-framer.js';
-import { closeOf, collect, connect, PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
+import { closeOf, collect, connect, PASSWORD, READER_PASSWORD, sleep, startTestBroker, until, type TestBroker } from './helpers.js';
 
 const connectPacket = (username: string, extra: Partial<IConnectPacket> = {}) =>
   generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `raw-${username}-${Math.random().toString(36).slice(2)}`, keepalive: 0, username, password: Buffer.from(PASSWORD), ...extra });
@@ -87,7 +87,7 @@ describe('bad input on a live broker', () => {
   });
 
   it('refuses a 2 MiB publish, closes that connection and keeps serving the others', async () => {
-    const reader = await connect(tb.url, 'ingestor', PASSWORD);
+    const reader = await connect(tb.url, 'ingestor', READER_PASSWORD);
     const got = collect(reader);
     await reader.subscribeAsync('machmon/#', { qos: 1 });
     const good = await connect(tb.url, 'pi-good', PASSWORD);
@@ -116,7 +116,7 @@ describe('bad input on a live broker', () => {
   });
 
   it('takes a payload of exactly maxPayloadBytes and refuses one byte more', async () => {
-    const reader = await connect(tb.url, 'ingestor', PASSWORD);
+    const reader = await connect(tb.url, 'ingestor', READER_PASSWORD);
     const got = collect(reader);
     await reader.subscribeAsync('machmon/pi-edge/#', { qos: 1 });
     const edge = await connect(tb.url, 'pi-edge', PASSWORD);
@@ -173,7 +173,7 @@ describe('bad input on a live broker', () => {
     await until(() => Buffer.concat(slow.received).length >= 4 + 5, 'CONNACK and SUBACK');
     slow.socket.pause();
 
-    const reader = await connect(tb.url, 'ingestor', PASSWORD);
+    const reader = await connect(tb.url, 'ingestor', READER_PASSWORD);
     const got = collect(reader);
     await reader.subscribeAsync('machmon/pi-fast/#', { qos: 1 });
     const fast = await connect(tb.url, 'pi-fast', PASSWORD);

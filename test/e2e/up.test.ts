@@ -1,5 +1,6 @@
 // What a newcomer does: `npm start` runs `machmon up` in a fresh checkout (no config yet),
-// reads the fleet password and the mosquitto_sub line it prints, and watches the fleet.
+// reads the fleet and reader passwords and the mosquitto_sub line it prints (the reader's),
+// and watches the fleet.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -54,11 +55,15 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     });
 
     const configFile = path.join(cwd, 'data/machmon.json');
-    const password = await until('the printed password', () => out.text.match(/fleet password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
-    expect(JSON.parse(readFileSync(configFile, 'utf8')).broker.secretPassword).toBe(password);
+    const password = await until('the printed fleet password', () => out.text.match(/The fleet password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
+    const readerPassword = await until('the printed reader password', () => out.text.match(/The reader password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
+    const saved = JSON.parse(readFileSync(configFile, 'utf8')) as { broker: { secretPassword: string; readerPassword: string } };
+    expect(saved.broker.secretPassword).toBe(password);
+    expect(saved.broker.readerPassword).toBe(readerPassword);
+    expect(readerPassword).not.toBe(password);
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
     const watch = out.text.match(/^\s+(mosquitto_sub .*)$/m)?.[1];
-    expect(watch).toContain(`-P '${password}'`);
+    expect(watch).toContain(`-P '${readerPassword}'`);
     expect(watch).toContain(`-p ${port}`);
 
     // Every group this machine can report arrives within one interval of the slowest group
@@ -94,6 +99,7 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     const again = startUp(cwd, { MACHMON_BROKER_PORT: String(port), MACHMON_INGESTOR_INFLUX_URL: influxUrl, MACHMON_INGESTOR_INFLUX_DATABASE: db });
     await until('the second start to connect', () => (/collectors started/.test(again.out.text) ? true : undefined), 20_000);
     expect(again.out.text).not.toContain(password);
+    expect(again.out.text).not.toContain(readerPassword);
     again.child.kill('SIGTERM');
   }, 120_000);
 
