@@ -22,7 +22,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'run the MQTT broker (Aedes) that admits only allowed hosts',
     sections: ['broker'],
     help:
-      'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).',
+      'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).\n' +
+      'SIGHUP (systemctl reload machmon-broker) re-reads the config: secretPassword, readerPassword, auth,\n' +
+      'allowedHosts, readers and revokedHosts take effect at once, and connected clients they no longer\n' +
+      'admit are disconnected. A config that does not validate is refused and the running one kept.',
   },
   'host-key': {
     summary: "print a host's own password, derived from the fleet password",
@@ -49,7 +52,7 @@ export const COMMANDS: Record<string, Command> = {
       'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
       'generated fleet password and reader password (added to an older file that has none). The agent\'s\n' +
       'password defaults to broker.secretPassword (its host key with broker.auth "hostKeys"), the\n' +
-      'ingestor\'s to broker.readerPassword.',
+      'ingestor\'s to broker.readerPassword. SIGHUP re-reads the broker\'s login rules, as for `machmon broker`.',
   },
   'mosquitto-config': {
     summary: "write mosquitto.conf, a password file and an ACL from the broker section",
@@ -96,11 +99,14 @@ export function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
-async function startServices(command: string, config: Config, log: Logger): Promise<Service[]> {
+async function startServices(command: string, config: Config, log: Logger, reread: () => Config): Promise<Service[]> {
   switch (command) {
     case 'broker': {
       const { startBroker } = await import('../broker/main.js');
-      return [await startBroker(config.broker!, log)];
+      const { reloadOnSignal } = await import('../broker/reload.js');
+      const broker = await startBroker(config.broker!, log);
+      reloadOnSignal(broker, config.broker!, () => reread().broker!, log);
+      return [broker];
     }
     case 'agent': {
       const { startAgent } = await import('../agent/main.js');
@@ -112,7 +118,7 @@ async function startServices(command: string, config: Config, log: Logger): Prom
     }
     case 'up': {
       const { startUp } = await import('./up.js');
-      return startUp(config, log);
+      return startUp(config, log, reread);
     }
     default:
       throw new Error(`no services for ${command}`);
@@ -141,6 +147,7 @@ export async function run(argv: readonly string[]): Promise<number> {
 
   const { loadUpConfig } = await import('./up.js');
   const sections = command.sections;
+  // Also what SIGHUP runs again (the broker's reload): the same loading and the same messages.
   const load = (): Config =>
     args.command === 'up' ? loadUpConfig(args.config) : loadConfig({ raw: args.config ? readConfigFile(args.config) : {}, source: args.config ?? 'the environment', sections });
   let config: Config;
@@ -172,7 +179,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const log = createLogger(config.log);
   let services: Service[];
   try {
-    services = await startServices(args.command, config, log);
+    services = await startServices(args.command, config, log, load);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`machmon ${args.command}: ${err.message}`);

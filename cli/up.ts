@@ -101,13 +101,17 @@ function addReaderPassword(file: string, raw: JsonObject, env: NodeJS.ProcessEnv
   return updated;
 }
 
-export async function startUp(config: Config, log: Logger): Promise<Service[]> {
+/** Starts the three services; with `reread`, SIGHUP re-applies the broker's login rules from a fresh read of the config. */
+export async function startUp(config: Config, log: Logger, reread?: () => Config): Promise<Service[]> {
   const { startBroker } = await import('../broker/main.js');
+  const { reloadOnSignal } = await import('../broker/reload.js');
   const { startIngestor } = await import('../ingestor/main.js');
   const { startAgent } = await import('../agent/main.js');
   const started: Service[] = [];
   try {
-    started.push(await startBroker(config.broker!, log));
+    const broker = await startBroker(config.broker!, log);
+    started.push(broker);
+    if (reread) reloadOnSignal(broker, config.broker!, () => reread().broker!, log);
     started.push(await startIngestor(config.ingestor!, log));
     started.push(await startAgent(config.agent!, log));
   } catch (err) {
