@@ -74,10 +74,10 @@ function usage(): string {
   return `Usage: machmon <command> [--config <file.json>]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON}`;
 }
 
-interface Args { command?: string; config?: string; out?: string; hosts?: string; names: string[]; help: boolean; error?: string }
+interface Args { command?: string; config?: string; out?: string; hosts?: string; names?: string[]; help: boolean; error?: string }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { help: false, names: [] };
+  const args: Args = { help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') args.help = true;
@@ -93,7 +93,7 @@ export function parseArgs(argv: readonly string[]): Args {
     }
     else if (a.startsWith('-')) return { ...args, error: `unknown option ${a}` };
     else if (!args.command) args.command = a;
-    else if (args.command === 'host-key') args.names.push(a);
+    else if (args.command === 'host-key') (args.names ??= []).push(a);
     else return { ...args, error: `unexpected argument ${a}` };
   }
   return args;
@@ -163,7 +163,7 @@ export async function run(argv: readonly string[]): Promise<number> {
 
   if (args.command === 'host-key') {
     const { printHostKeys } = await import('./host-key.js');
-    return printHostKeys(config.broker!, args.names);
+    return printHostKeys(config.broker!, args.names ?? []);
   }
 
   if (args.command === 'mosquitto-config') {

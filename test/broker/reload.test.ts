@@ -65,6 +65,11 @@ describe('machmon broker reloads its config on SIGHUP', () => {
     const alice = await open('alice', READER_PASSWORD);
     const ingestor = await open('ingestor', READER_PASSWORD);
     const closed = [revoked, fleet, lab, alice].map(closeOf);
+    const connected = () => logLines().filter((l) => l.msg === 'client connected');
+    await until(() => connected().length >= 6, 'the six logins in the log');
+    expect(connected().find((l) => l.username === 'pi-a')).toMatchObject({ credential: 'hostKey' });
+    expect(connected().find((l) => l.username === 'pi-b')).toMatchObject({ credential: 'fleetPassword' });
+    expect(connected().find((l) => l.username === 'ingestor')).toMatchObject({ credential: 'readerPassword' });
 
     writeConfig({ auth: 'hostKeys', allowedHosts: ['pi-*'], readers: ['ingestor'], revokedHosts: ['pi-a'] });
     await hup('config reloaded');
