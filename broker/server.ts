@@ -1,4 +1,4 @@
-// The embedded MQTT broker (SPEC section 2): Aedes with Machmon's login and ACL hooks,
+// The embedded MQTT broker (README "Security model"): Aedes with Machmon's login and ACL hooks,
 // sessions and queued QoS 1 messages on disk (LevelDB under dataDir), plain TCP, optional
 // TLS and WebSocket listeners. Every connection passes a GuardedConnection (packet-size
 // framer, slow-consumer cap) before Aedes sees it.

@@ -4,8 +4,10 @@
 // neither read machmon/# nor publish the confirmations that make agents delete readings. The
 // ingestor with the readers' own password does both.
 import type { MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeOf, collect, connect, PASSWORD, READER_PASSWORD, refusalCode, sleep, startTestBroker, subackCodes, until, type TestBroker } from './helpers.js';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../common/config.js';
+import { startIngestor } from '../../ingestor/main.js';
+import { closeOf, collect, connect, memoryLogger, PASSWORD, READER_PASSWORD, refusalCode, sleep, startTestBroker, subackCodes, until, type TestBroker } from './helpers.js';
 
 describe('the fleet password opens no reader login', () => {
   let tb: TestBroker;
@@ -59,5 +61,19 @@ describe('the fleet password opens no reader login', () => {
     await sleep(100);
     expect(victimGot).toEqual(['machmon/pi-victim/confirm/stored genuine']);
     expect(thiefGot).toEqual([]);
+  });
+
+  it('an ingestor left on the fleet password (an old config) is refused and says what to change', async () => {
+    const { log, lines } = memoryLogger();
+    const cfg = loadConfig({ raw: { ingestor: { brokerUrl: tb.url, password: PASSWORD, influx: { url: inject('influxUrl'), database: 't_readers_unused' } } }, sections: ['ingestor'], env: {} }).ingestor!;
+    const ingestor = await startIngestor(cfg, log);
+    try {
+      await until(() => lines.some((l) => l.msg === 'MQTT error'), 'the refusal in the ingestor log');
+      const line = lines.find((l) => l.msg === 'MQTT error')!;
+      expect(line.hint).toContain('ingestor.password must be broker.readerPassword (not the fleet password)');
+      expect(JSON.stringify(lines)).not.toContain(PASSWORD);
+    } finally {
+      await ingestor.stop();
+    }
   });
 });
