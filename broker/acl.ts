@@ -7,7 +7,7 @@
 import { TOPIC_ROOT } from '../common/topics.js';
 
 /** The secret a client logged in with (broker/credentials.ts). */
-export type Credential = 'fleetPassword' | 'hostKey' | 'readerPassword';
+export type Credential = 'fleetPassword' | 'hostKey' | 'readerPassword' | 'clientCert';
 
 /** What the rules below look at: the username, and whether it logged in as a reader. */
 export interface Role {

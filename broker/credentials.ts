@@ -4,6 +4,10 @@
 //                    only the host it was made for (broker.auth hostKeys or both); the server
 //                    stores nothing per host, `machmon host-key <hostname>` prints one
 //   reader password  broker.readerPassword: only the names in broker.readers
+//   client cert      on the TLS listener with broker.tls.requireClientCert: a certificate
+//                    signed by broker.tls.ca names the client in its CN (as Mosquitto's
+//                    use_identity_as_username); no password is needed, a username other than
+//                    the CN is refused
 // A password that opens none of them for this username is CONNACK 4 (bad username or
 // password); a right secret used for the wrong role, a host outside allowedHosts or a
 // revoked one is CONNACK 5 (not authorised). Every secret is compared as a SHA-256 digest
@@ -40,7 +44,8 @@ export type LoginResult = { identity: Identity } | { refused: RefusalReason };
 
 /** Which logins the broker section admits; built once per config (start and every reload). */
 export interface LoginPolicy {
-  check(username: string | undefined, password: Buffer | undefined): LoginResult;
+  /** `certName`: the CN of the client certificate the TLS handshake verified, if any. */
+  check(username: string | undefined, password: Buffer | undefined, certName?: string): LoginResult;
 }
 
 const digest = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
@@ -55,7 +60,25 @@ export function loginPolicy(cfg: Pick<BrokerConfig, 'secretPassword' | 'readerPa
   const fleetOk = cfg.auth !== 'hostKeys';
   const hostKeysOk = cfg.auth !== 'fleetPassword';
 
-  const check = (username: string | undefined, password: Buffer | undefined): LoginResult => {
+  const roleOf = (username: string, credential: Credential): LoginResult => {
+    if (revoked.has(username)) return { refused: 'host_revoked' };
+    if (readers.has(username)) {
+      return credential === 'readerPassword' || credential === 'clientCert' ? { identity: { username, reader: true, credential } } : { refused: 'agent_credential_for_reader' };
+    }
+    if (credential === 'readerPassword') return { refused: 'reader_credential_for_agent' };
+    if (credential === 'fleetPassword' && !fleetOk) return { refused: 'fleet_password_disabled' };
+    if (credential === 'hostKey' && !hostKeysOk) return { refused: 'host_keys_disabled' };
+    if (!allowed(username)) return { refused: 'host_not_allowed' };
+    return { identity: { username, reader: false, credential } };
+  };
+
+  const check = (username: string | undefined, password: Buffer | undefined, certName?: string): LoginResult => {
+    if (certName !== undefined) {
+      // The certificate is the credential; a password, if any, is not looked at.
+      if (!isHostname(certName)) return { refused: 'bad_username' };
+      if (username && username !== certName) return { refused: 'cert_name_mismatch' };
+      return roleOf(certName, 'clientCert');
+    }
     if (!password || password.length === 0) return { refused: 'empty_password' };
     const given = digest(password);
     // Every comparison is made, whichever matches.
@@ -66,15 +89,7 @@ export function loginPolicy(cfg: Pick<BrokerConfig, 'secretPassword' | 'readerPa
     if (!credential) return { refused: 'bad_password' };
     if (!username) return { refused: 'no_username' };
     if (!isHostname(username)) return { refused: 'bad_username' };
-    if (revoked.has(username)) return { refused: 'host_revoked' };
-    if (readers.has(username)) {
-      return credential === 'readerPassword' ? { identity: { username, reader: true, credential } } : { refused: 'agent_credential_for_reader' };
-    }
-    if (credential === 'readerPassword') return { refused: 'reader_credential_for_agent' };
-    if (credential === 'fleetPassword' && !fleetOk) return { refused: 'fleet_password_disabled' };
-    if (credential === 'hostKey' && !hostKeysOk) return { refused: 'host_keys_disabled' };
-    if (!allowed(username)) return { refused: 'host_not_allowed' };
-    return { identity: { username, reader: false, credential } };
+    return roleOf(username, credential);
   };
   return { check };
 }

@@ -90,6 +90,15 @@ export function confText(cfg: BrokerConfig, files: { passwd: string; acl: string
     `listener ${opts.port} ${opts.host}`,
   ];
   if (cfg.tls) lines.push(`listener ${cfg.tls.port} ${opts.host}`, `certfile ${path.resolve(cfg.tls.cert)}`, `keyfile ${path.resolve(cfg.tls.key)}`);
+  if (cfg.tls?.requireClientCert) {
+    lines.push(
+      '# broker.tls.requireClientCert: a certificate signed by broker.tls.ca, its CN the username (no',
+      '# password file on this listener). broker.revokedHosts is not applied here: revoke with a crlfile.',
+      `cafile ${path.resolve(cfg.tls.ca!)}`,
+      'require_certificate true',
+      'use_identity_as_username true',
+    );
+  }
   if (cfg.websocket) lines.push(`listener ${cfg.websocket.port} ${opts.host}`, 'protocol websockets');
   lines.push(
     '# broker.maxPayloadBytes plus room for the topic: larger packets close the connection.',

@@ -23,6 +23,8 @@ export const REFUSAL_REASONS = [
   'fleet_password_disabled',
   /** CONNACK 5: a host key, but broker.auth is fleetPassword. */
   'host_keys_disabled',
+  /** CONNACK 5: a username other than the CN of the client certificate. */
+  'cert_name_mismatch',
   /** CONNACK 5: the Last Will's topic is one this client may not publish to. */
   'will_not_allowed',
   /** CONNACK 2: a client of another username is connected with this client id. */

@@ -13,7 +13,7 @@ import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
 import mqemitterRedis from 'mqemitter-redis';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { BrokerConfig } from '../common/config.js';
+import { readPemFile, type BrokerConfig } from '../common/config.js';
 import { MachmonError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
@@ -92,6 +92,8 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     persistence = new AsyncLevelPersistence(db);
   }
 
+  /** The CN of the verified client certificate per TLS connection (broker.tls.requireClientCert). */
+  const certNames = new WeakMap<object, string>();
   /** Aedes' connected clients by id (not in its typings), for the takeover check in authenticate. */
   const connected: { clients?: Record<string, Client | undefined> } = {};
   const auth = createAuthenticateHooks({
@@ -100,6 +102,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     refusals,
     identities,
     clientById: (id) => connected.clients?.[id],
+    certNameOf: (client) => certNames.get(client.conn),
     log,
   });
   const broker = await Aedes.createBroker({
@@ -158,11 +161,13 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const guardOptions = { maxRemainingLength: cfg.maxPayloadBytes + HEADER_ROOM, maxOutgoingBufferBytes: cfg.maxOutgoingBufferBytes, onProblem };
 
   const sockets = new Set<Duplex>();
-  const accept = (socket: Duplex, raw: net.Socket) => {
+  const accept = (socket: Duplex, raw: net.Socket, certName?: string) => {
     raw.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    const client = broker.handle(new GuardedConnection(socket, { address: raw.remoteAddress, port: raw.remotePort }, guardOptions));
+    const conn = new GuardedConnection(socket, { address: raw.remoteAddress, port: raw.remotePort }, guardOptions);
+    if (certName !== undefined) certNames.set(conn, certName);
+    const client = broker.handle(conn);
     (client as unknown as { duplicates: object }).duplicates = NO_DEDUPE;
   };
 
@@ -174,7 +179,11 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     started.port = await listen(tcp, cfg.host, cfg.port);
 
     if (cfg.tls) {
-      const secure = tls.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), handshakeTimeout: cfg.connectTimeoutMs }, (socket) => accept(socket, socket));
+      // requireClientCert: only certificates signed by tls.ca pass the handshake; their CN is the username.
+      const clientCerts = cfg.tls.requireClientCert ? { requestCert: true, rejectUnauthorized: true, ca: readPemFile('broker.tls.ca', cfg.tls.ca!) } : {};
+      const secure = tls.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), handshakeTimeout: cfg.connectTimeoutMs, ...clientCerts }, (socket) =>
+        accept(socket, socket, cfg.tls!.requireClientCert ? String(socket.getPeerCertificate().subject?.CN ?? '') : undefined),
+      );
       secure.on('tlsClientError', (err, socket) => log.info({ err, address: socket.remoteAddress }, 'TLS handshake failed'));
       servers.push(secure);
       started.tlsPort = await listen(secure, cfg.host, cfg.tls.port);

@@ -37,7 +37,19 @@ const brokerSchema = z.strictObject({
   /** Hostnames refused whatever their credential (a lost or stolen Pi), and dropped when the config is reloaded. */
   revokedHosts: def(z.array(hostname), []),
   maxPayloadBytes: def(positiveInt, 262144),
-  tls: opt(z.strictObject({ port: def(port, 8883), cert: nonEmpty, key: nonEmpty })),
+  tls: opt(
+    z
+      .strictObject({
+        port: def(port, 8883),
+        cert: nonEmpty,
+        key: nonEmpty,
+        /** PEM file of the CA that signs the clients' certificates (requireClientCert). */
+        ca: opt(nonEmpty),
+        /** TLS logins need a certificate signed by ca; its CN is the username (a hostname, or a reader), no password needed. */
+        requireClientCert: def(z.boolean(), false),
+      })
+      .check(z.refine((t) => !t.requireClientCert || t.ca !== undefined, { path: ['ca'], message: 'required with requireClientCert: the CA that signs the clients\' certificates' })),
+  ),
   websocket: opt(z.strictObject({ port: def(port, 8080) })),
   /** A connection that has not sent CONNECT within this time is closed. */
   connectTimeoutMs: def(positiveInt, 10_000),
@@ -93,9 +105,13 @@ const agentSchema = z.strictObject({
   /** MQTT over TCP (mqtt://, default port 1883) or TLS (mqtts://, 8883); the agent has no WebSocket transport. */
   brokerUrl: def(z.string().check(z.regex(/^(mqtts?|tcp|ssl|tls):\/\/[^/?#\s]+\/?$/, 'must be mqtt://host[:port] or mqtts://host[:port]')), 'mqtt://127.0.0.1:1883'),
   hostname: def(hostname, () => os.hostname()),
-  password: nonEmpty,
+  /** The host's key or the fleet password; not needed with a client certificate (certFile). */
+  password: opt(nonEmpty),
   /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
   caFile: opt(z.string()),
+  /** This host's client certificate and its key (PEM), for a broker with tls.requireClientCert: the certificate's CN is the hostname. */
+  certFile: opt(z.string()),
+  keyFile: opt(z.string()),
   system: opt(z.string()),
   intervalMs: def(positiveInt, 10_000),
   metrics: z.prefault(z.strictObject(metricOverrides), { process: { intervalMs: 30_000, top: 10 }, logs: { enabled: true } }),
@@ -138,7 +154,11 @@ const agentSchema = z.strictObject({
   /** Reconnect backoff: starts at min, doubles up to max, with jitter; never gives up. */
   reconnect: z.prefault(z.strictObject({ minMs: def(positiveInt, 1000), maxMs: def(positiveInt, 60_000) }), {}),
   dataDir: def(z.string(), './data/agent'),
-});
+}).check(
+  z.refine((a) => a.password !== undefined || a.certFile !== undefined, { path: ['password'], message: 'required (the host key or the fleet password), unless agent.certFile and agent.keyFile give a client certificate' }),
+  z.refine((a) => (a.certFile === undefined) === (a.keyFile === undefined), { path: ['keyFile'], message: 'agent.certFile and agent.keyFile go together' }),
+  z.refine((a) => a.certFile === undefined || /^(mqtts|ssl|tls):/.test(a.brokerUrl), { path: ['certFile'], message: 'a client certificate needs an mqtts:// brokerUrl' }),
+);
 
 const influxSchema = z.strictObject({
   url: def(z.url(), 'http://127.0.0.1:8086'),

@@ -30,6 +30,7 @@ const RETURN_CODES: Partial<Record<RefusalReason, 2 | 4 | 5>> = {
   reader_credential_for_agent: 5,
   fleet_password_disabled: 5,
   host_keys_disabled: 5,
+  cert_name_mismatch: 5,
   will_not_allowed: 5,
   client_id_in_use: 2,
 };
@@ -45,6 +46,8 @@ export interface AuthenticateDeps {
   identities: WeakMap<Client, Identity>;
   /** The connected client holding a client id, if any. */
   clientById(id: string): Client | undefined;
+  /** The CN of the client certificate verified on this client's TLS connection, if any. */
+  certNameOf(client: Client): string | undefined;
   log: Logger;
 }
 
@@ -94,7 +97,7 @@ export function createAuthenticateHooks(deps: AuthenticateDeps): AuthenticateHoo
       pending.set(timer, send);
     };
 
-    const result = policy.check(username, password);
+    const result = policy.check(username, password, deps.certNameOf(client));
     if ('refused' in result) return refuse(result.refused);
     const { identity } = result;
     const willTopic = willTopics.get(client);
@@ -105,7 +108,7 @@ export function createAuthenticateHooks(deps: AuthenticateDeps): AuthenticateHoo
     if (holder && holder !== client && deps.identities.get(holder)?.username !== username) return refuse('client_id_in_use');
 
     deps.identities.set(client, identity);
-    passwords.set(client, Buffer.from(password!));
+    if (password) passwords.set(client, Buffer.from(password));
     done(null, true);
   };
 
@@ -115,7 +118,7 @@ export function createAuthenticateHooks(deps: AuthenticateDeps): AuthenticateHoo
     for (const client of connected) {
       const identity = deps.identities.get(client);
       if (!identity) continue; // still logging in: the new rules apply to it
-      const again = policy.check(identity.username, passwords.get(client));
+      const again = policy.check(identity.username, passwords.get(client), deps.certNameOf(client));
       // (A role never changes while the login passes: the reader password opens readers only.)
       if ('refused' in again) dropped.push({ client, identity, reason: again.refused });
     }

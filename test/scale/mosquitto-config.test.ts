@@ -12,6 +12,7 @@ import { passwdLine, writeMosquittoConfig } from '../../broker/mosquitto-config.
 import { loadConfig, type BrokerConfig } from '../../common/config.js';
 import { ConfigError } from '../../common/errors.js';
 import { freePort, startMosquittoWithConf, type Server } from '../../bench/servers.js';
+import { makeTestPki, type TestPki } from '../helpers/pki.js';
 
 const PASSWORD = 'fleet-secret-äö';
 const READER_PASSWORD = 'reader-secret-ü';
@@ -145,5 +146,55 @@ describe('mosquitto-config with host keys', () => {
     await expect(connect(mosquitto.port, 'pi-a', hostKey(PASSWORD, 'pi-b'))).rejects.toThrow(refused);
     await expect(connect(mosquitto.port, 'pi-lost', hostKey(PASSWORD, 'pi-lost'))).rejects.toThrow(refused);
     await expect(connect(mosquitto.port, 'ingestor', hostKey(PASSWORD, 'ingestor'))).rejects.toThrow(refused);
+  });
+});
+
+describe('mosquitto-config with client certificates', () => {
+  let dir: string;
+  let mosquitto: Server;
+  let pki: TestPki;
+  let tlsPort: number;
+  const clients: MqttClient[] = [];
+  const tlsConnect = (who: string | 'none') =>
+    new Promise<MqttClient>((resolve, reject) => {
+      const cert = who === 'none' ? {} : { cert: readFileSync(pki.client(who).cert), key: readFileSync(pki.client(who).key) };
+      const c = mqtt.connect(`mqtts://127.0.0.1:${tlsPort}`, { ca: readFileSync(pki.serverCa), ...cert, rejectUnauthorized: true, clientId: `t-cert-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0, protocolVersion: 4, connectTimeout: 5000 });
+      clients.push(c);
+      c.once('connect', () => resolve(c));
+      c.once('error', (err) => {
+        c.end(true);
+        reject(err);
+      });
+    });
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-mosq-cert-'));
+    pki = makeTestPki(dir, ['pi-a', 'ingestor']);
+    const port = await freePort();
+    tlsPort = await freePort();
+    const cfg = brokerConfig(port, path.join(dir, 'data'), { tls: { port: tlsPort, cert: pki.serverCert, key: pki.serverKey, ca: pki.fleetCa, requireClientCert: true } });
+    const result = writeMosquittoConfig(cfg, { outDir: path.join(dir, 'conf') });
+    if (process.getuid?.() === 0) appendFileSync(result.files.conf, 'user root\n');
+    mosquitto = await startMosquittoWithConf(dir, result.files.conf, port);
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await mosquitto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('admits a certificate as its CN without a password, keeps it to its own topics, and refuses a client without one', async () => {
+    const reader = await tlsConnect('ingestor');
+    const got = collect(reader);
+    await reader.subscribeAsync('machmon/#', { qos: 1 });
+    const a = await tlsConnect('pi-a');
+    // Denied publishes from a second connection: mosquitto may close a 3.1.1 client after one.
+    const forger = await tlsConnect('pi-a');
+    forger.publish('machmon/pi-b/cpu', 'forged', { qos: 1 });
+    await a.publishAsync('machmon/pi-a/status', 'cert', { qos: 1 });
+    for (let i = 0; i < 100 && !got.includes('machmon/pi-a/status cert'); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toContain('machmon/pi-a/status cert');
+    expect(got).not.toContain('machmon/pi-b/cpu forged');
+    await expect(tlsConnect('none')).rejects.toThrow();
   });
 });
