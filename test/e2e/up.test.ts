@@ -2,7 +2,7 @@
 // reads the fleet and reader passwords and the mosquitto_sub line it prints (the reader's),
 // and watches the fleet.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -91,6 +91,13 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     expect(lines.every((l) => l.host === host)).toBe(true);
     const readings = lines.filter((l) => l.metric);
     for (const r of readings) expect(r.message!.header.hostname).toBe(host);
+
+    // SIGHUP re-reads the config: revoking this machine drops its own agent at once.
+    const edited = JSON.parse(readFileSync(configFile, 'utf8')) as { broker: Record<string, unknown> };
+    writeFileSync(configFile, JSON.stringify({ ...edited, broker: { ...edited.broker, revokedHosts: [host] } }));
+    child.kill('SIGHUP');
+    await until('the local agent dropped on reload', () => (out.text.split('\n').some((l) => l.includes('"client dropped on reload"') && l.includes(`"username":"${host}"`) && l.includes('"reason":"host_revoked"')) ? true : undefined), 10_000);
+    writeFileSync(configFile, JSON.stringify(edited));
 
     // A second start finds the config and prints no password.
     child.kill('SIGTERM');
