@@ -30,9 +30,13 @@ export const agentSchema = z.strictObject({
   /** MQTT over TCP (mqtt://, default port 1883) or TLS (mqtts://, 8883); the agent has no WebSocket transport. */
   brokerUrl: def(z.string().check(z.regex(/^(mqtts?|tcp|ssl|tls):\/\/[^/?#\s]+\/?$/, 'must be mqtt://host[:port] or mqtts://host[:port]')), 'mqtt://127.0.0.1:1883'),
   hostname: def(hostname, () => os.hostname()),
-  password: nonEmpty,
+  /** The host's key or the fleet password; not needed with a client certificate (certFile). */
+  password: opt(nonEmpty),
   /** PEM file of the CA that signed the broker's certificate, for mqtts:// with a private CA. */
   caFile: opt(z.string()),
+  /** This host's client certificate and its key (PEM), for a broker with tls.requireClientCert: the certificate's CN is the hostname. */
+  certFile: opt(z.string()),
+  keyFile: opt(z.string()),
   system: opt(z.string()),
   intervalMs: def(positiveInt, 10_000),
   metrics: z.prefault(z.strictObject(metricOverrides), {}),
@@ -75,7 +79,11 @@ export const agentSchema = z.strictObject({
   /** Reconnect backoff: starts at min, doubles up to max, with jitter; never gives up. */
   reconnect: z.prefault(z.strictObject({ minMs: def(positiveInt, 1000), maxMs: def(positiveInt, 60_000) }), {}),
   dataDir: def(z.string(), './data/agent'),
-});
+}).check(
+  z.refine((a) => a.password !== undefined || a.certFile !== undefined, { path: ['password'], message: 'required (the host key or the fleet password), unless agent.certFile and agent.keyFile give a client certificate' }),
+  z.refine((a) => (a.certFile === undefined) === (a.keyFile === undefined), { path: ['keyFile'], message: 'agent.certFile and agent.keyFile go together' }),
+  z.refine((a) => a.certFile === undefined || /^(mqtts|ssl|tls):/.test(a.brokerUrl), { path: ['certFile'], message: 'a client certificate needs an mqtts:// brokerUrl' }),
+);
 
 export type AgentConfig = Readonly<z.infer<typeof agentSchema>>;
 

@@ -34,6 +34,8 @@ export interface FleetOptions {
 export const FLEET_DEFAULTS: FleetOptions = { agents: 2000, workers: 2, intervalMs: 10_000, cycles: 3, burstAgents: 100, burstMessages: 400, repeats: 3, connectPerSecond: 1000 };
 
 const PASSWORD = 'bench-fleet-secret';
+/** broker.readerPassword: the ingestor's own, never the fleet password. */
+const READER_PASSWORD = 'bench-reader-secret';
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 const mb = (kb: number | undefined) => (kb === undefined || !Number.isFinite(kb) ? 'n/a' : `${fmt(kb / 1024)} MB`);
 
@@ -71,10 +73,10 @@ export async function benchFleet(o: FleetOptions): Promise<FleetSummary> {
     const influxd = await startInfluxd();
     stops.push(() => influxd.destroy());
     const influxPid = pidsByCmdline(path.join(influxd.dir, 'influxdb.conf'))[0] ?? -1;
-    const broker = await startMachmonBroker(dir, { secretPassword: PASSWORD, allowedHosts: ['bench-*', 'burst*'], readers: ['ingestor'] });
+    const broker = await startMachmonBroker(dir, { secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['bench-*', 'burst*'], readers: ['ingestor'] });
     stops.push(() => broker.stop());
     const db = 'bench';
-    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, password: PASSWORD, influx: { url: influxd.url, database: db } });
+    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, password: READER_PASSWORD, influx: { url: influxd.url, database: db } });
     stops.unshift(() => ingestor.stop());
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
     stops.push(() => mosquitto.stop());

@@ -37,6 +37,8 @@ export interface OutageOptions {
 export const OUTAGE_DEFAULTS: OutageOptions = { agents: 100, workers: 2, intervalMs: 10_000, warmupSeconds: 20, downSeconds: 120, replayPerSecond: 50, drainTimeoutSeconds: 300 };
 
 const PASSWORD = 'bench-outage-secret';
+/** broker.readerPassword: the ingestor's own, never the fleet password. */
+const READER_PASSWORD = 'bench-outage-reader-secret';
 const DB = 'outage';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -114,11 +116,11 @@ export async function benchOutage(o: OutageOptions): Promise<OutageSummary> {
     console.log(`outage: ${o.agents} agents x ${FLEET_METRICS.length} groups every ${s1(o.intervalMs)} (${perSecond.toFixed(0)} readings/s), broker killed after ${o.warmupSeconds} s and down for ${o.downSeconds} s; replay at most ${o.replayPerSecond}/s per agent; work dir ${dir}`);
     const influxd = await startInfluxd();
     cleanups.push(() => influxd.destroy());
-    const brokerSection = { secretPassword: PASSWORD, allowedHosts: ['outage-*'], readers: ['ingestor'] };
+    const brokerSection = { secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['outage-*'], readers: ['ingestor'] };
     let broker: Server = await startMachmonBroker(dir, brokerSection);
     cleanups.unshift(() => broker.stop());
     const brokerUrl = `mqtt://127.0.0.1:${broker.port}`;
-    const ingestor = await startMachmonIngestor(dir, { brokerUrl, password: PASSWORD, influx: { url: influxd.url, database: DB } });
+    const ingestor = await startMachmonIngestor(dir, { brokerUrl, password: READER_PASSWORD, influx: { url: influxd.url, database: DB } });
     cleanups.unshift(() => ingestor.stop());
 
     const hosts = Array.from({ length: o.agents }, (_, i) => `outage-${String(i + 1).padStart(4, '0')}`);

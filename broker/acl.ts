@@ -1,4 +1,4 @@
-// Who may log in, publish, subscribe and receive what (README "Security model"). Pure functions of
+// Who may publish, subscribe and receive what (README "Security model"). Pure functions of
 // the client's identity and a topic, so the Aedes hooks stay thin and these stay testable.
 //   agent  (username = its hostname): publishes under machmon/<self>/... except confirm/...,
 //          subscribes and receives only machmon/<self>/...
@@ -6,9 +6,18 @@
 //          publishes confirmations machmon/<any host>/confirm/... and under machmon/<self>/...
 import { TOPIC_ROOT } from '../common/topics.js';
 
-export interface Identity {
+/** The secret a client logged in with (broker/credentials.ts). */
+export type Credential = 'fleetPassword' | 'hostKey' | 'readerPassword' | 'clientCert';
+
+/** What the rules below look at: the username, and whether it logged in as a reader. */
+export interface Role {
   readonly username: string;
   readonly reader: boolean;
+}
+
+/** A logged-in client, as the broker keeps it. */
+export interface Identity extends Role {
+  readonly credential: Credential;
 }
 
 /** The characters a hostname may have (the config's rule); anything else, wildcards and '/' above all, never logs in. */
@@ -29,7 +38,7 @@ export function hostMatcher(patterns: readonly string[]): (name: string) => bool
 }
 
 /** May this client publish to this topic? (Topics never hold wildcards here: Aedes refuses those first.) */
-export function mayPublish(id: Identity, topic: string): boolean {
+export function mayPublish(id: Role, topic: string): boolean {
   const [root, host, third] = topic.split('/', 3);
   if (root !== TOPIC_ROOT || !host || third === undefined || third === '') return false;
   if (third === CONFIRM_SEGMENT) return id.reader;
@@ -37,7 +46,7 @@ export function mayPublish(id: Identity, topic: string): boolean {
 }
 
 /** May this client subscribe to this filter? */
-export function maySubscribe(id: Identity, filter: string): boolean {
+export function maySubscribe(id: Role, filter: string): boolean {
   const [root, host, third] = filter.split('/', 3);
   if (root !== TOPIC_ROOT || host === undefined) return false;
   if (id.reader) return true;
@@ -46,7 +55,7 @@ export function maySubscribe(id: Identity, filter: string): boolean {
 }
 
 /** May this client be sent a message on this topic? A second line behind maySubscribe (taken-over sessions, retained messages). */
-export function mayReceive(id: Identity, topic: string): boolean {
+export function mayReceive(id: Role, topic: string): boolean {
   if (id.reader) return topic.startsWith(`${TOPIC_ROOT}/`);
   return topic.startsWith(`${TOPIC_ROOT}/${id.username}/`);
 }

@@ -5,11 +5,30 @@ import { def, hostname, hostPattern, nonEmpty, nonNegativeInt, opt, port, positi
 export const brokerSchema = z.strictObject({
   host: def(z.string(), '0.0.0.0'),
   port: def(port, 1883),
+  /** The fleet password: agents log in with it (broker.auth fleetPassword or both), and host keys are derived from it. */
   secretPassword: nonEmpty,
+  /** The readers' own password (README "Security model"): the fleet password, on every Pi's card, never opens a reader login. */
+  readerPassword: z.string({ error: (iss) => (iss.input === undefined ? 'required: the password of broker.readers, not the fleet password (see README "Security model")' : undefined) }).check(z.minLength(1, 'must not be empty')),
+  /** Which agent logins are accepted: the fleet password, per-host keys (`machmon host-key <hostname>`), or both during a migration. */
+  auth: def(z.enum(['fleetPassword', 'hostKeys', 'both']), 'fleetPassword'),
   allowedHosts: def(z.array(hostPattern), ['raspberrypi', 'pi-*']),
   readers: def(z.array(hostname), ['ingestor']),
+  /** Hostnames refused whatever their credential (a lost or stolen Pi), and dropped when the config is reloaded. */
+  revokedHosts: def(z.array(hostname), []),
   maxPayloadBytes: def(positiveInt, 262144),
-  tls: opt(z.strictObject({ port: def(port, 8883), cert: nonEmpty, key: nonEmpty })),
+  tls: opt(
+    z
+      .strictObject({
+        port: def(port, 8883),
+        cert: nonEmpty,
+        key: nonEmpty,
+        /** PEM file of the CA that signs the clients' certificates (requireClientCert). */
+        ca: opt(nonEmpty),
+        /** TLS logins need a certificate signed by ca; its CN is the username (a hostname, or a reader), no password needed. */
+        requireClientCert: def(z.boolean(), false),
+      })
+      .check(z.refine((t) => !t.requireClientCert || t.ca !== undefined, { path: ['ca'], message: 'required with requireClientCert: the CA that signs the clients\' certificates' })),
+  ),
   websocket: opt(z.strictObject({ port: def(port, 8080) })),
   /** A connection that has not sent CONNECT within this time is closed. */
   connectTimeoutMs: def(positiveInt, 10_000),
@@ -41,6 +60,8 @@ export const brokerSchema = z.strictObject({
     }),
   ),
   dataDir: def(z.string(), './data/broker'),
-});
+}).check(
+  z.refine((b) => b.readerPassword !== b.secretPassword, { path: ['readerPassword'], message: 'must differ from broker.secretPassword: the fleet password is on every Pi, and a reader may read the whole fleet and confirm readings' }),
+);
 
 export type BrokerConfig = Readonly<z.infer<typeof brokerSchema>>;

@@ -1,10 +1,12 @@
 // `machmon mosquitto-config`: the same login and ACL rules as the embedded broker (README
-// "Security model"), for Debian's Mosquitto when a fleet outgrows one Aedes process. From the
-// broker section of the config it writes three files:
+// "Security model"), for Debian's Mosquitto when a fleet outgrows one Aedes process. From
+// the broker section of the config it writes three files:
 //
 //   mosquitto.conf   listener(s), no anonymous logins, the files below, sizes and queues
 //   passwd           one line per host and reader, in mosquitto_passwd's format
-//                    (PBKDF2-SHA512, "$7$"), all with the fleet password
+//                    (PBKDF2-SHA512, "$7$"): readers with broker.readerPassword, hosts with
+//                    the fleet password (broker.auth fleetPassword) or each its own host key
+//                    (hostKeys); revoked hosts are left out
 //   acl              readers read machmon/# and write confirmations; every other user
 //                    writes only machmon/<its username>/<one level> and reads its own
 //                    confirm topic (pattern lines with %u)
@@ -23,6 +25,7 @@ import type { BrokerConfig } from './config.js';
 import { ConfigError } from '../common/errors.js';
 import { CONFIRM, TOPIC_ROOT } from '../common/topics.js';
 import { hostMatcher, isHostname } from './acl.js';
+import { hostKey } from './credentials.js';
 import { HEADER_ROOM } from './server.js';
 
 /** mosquitto_passwd's defaults in Mosquitto 2.0: PBKDF2-SHA512, 101 iterations, 12-byte salt. */
@@ -53,6 +56,8 @@ export interface MosquittoConfigResult {
   users: string[];
   /** allowedHosts globs that none of the given hosts matched. */
   unexpandedGlobs: string[];
+  /** Hosts left out of the password file because broker.revokedHosts names them. */
+  revoked: string[];
 }
 
 /** Text of the ACL file; readers by name, everyone else through %u patterns. */
@@ -85,6 +90,15 @@ export function confText(cfg: BrokerConfig, files: { passwd: string; acl: string
     `listener ${opts.port} ${opts.host}`,
   ];
   if (cfg.tls) lines.push(`listener ${cfg.tls.port} ${opts.host}`, `certfile ${path.resolve(cfg.tls.cert)}`, `keyfile ${path.resolve(cfg.tls.key)}`);
+  if (cfg.tls?.requireClientCert) {
+    lines.push(
+      '# broker.tls.requireClientCert: a certificate signed by broker.tls.ca, its CN the username (no',
+      '# password file on this listener). broker.revokedHosts is not applied here: revoke with a crlfile.',
+      `cafile ${path.resolve(cfg.tls.ca!)}`,
+      'require_certificate true',
+      'use_identity_as_username true',
+    );
+  }
   if (cfg.websocket) lines.push(`listener ${cfg.websocket.port} ${opts.host}`, 'protocol websockets');
   lines.push(
     '# broker.maxPayloadBytes plus room for the topic: larger packets close the connection.',
@@ -106,23 +120,29 @@ export function confText(cfg: BrokerConfig, files: { passwd: string; acl: string
 
 /** Writes mosquitto.conf, passwd and acl into opts.outDir. Throws ConfigError for a host that allowedHosts does not admit. */
 export function writeMosquittoConfig(cfg: BrokerConfig, opts: MosquittoConfigOptions): MosquittoConfigResult {
+  if (cfg.auth === 'both') {
+    throw new ConfigError('mosquitto-config: broker.auth is "both", but a Mosquitto password file holds one password per name: write it with "fleetPassword" while Pis still use the fleet password, then with "hostKeys" once every Pi has its key');
+  }
   const allowed = hostMatcher(cfg.allowedHosts);
   const globs = cfg.allowedHosts.filter((p) => /[*?]/.test(p));
   const exact = cfg.allowedHosts.filter((p) => !/[*?]/.test(p));
   const extra = [...new Set(opts.hosts ?? [])];
   const bad = extra.filter((h) => !isHostname(h) || !allowed(h));
   if (bad.length) throw new ConfigError(`mosquitto-config: ${bad.map((h) => `"${h}"`).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not admitted by broker.allowedHosts (${cfg.allowedHosts.join(', ')})`);
-  const hosts = [...new Set([...exact, ...extra])].filter((h) => !cfg.readers.includes(h)).sort();
+  const named = [...new Set([...exact, ...extra])].filter((h) => !cfg.readers.includes(h));
+  const revoked = named.filter((h) => cfg.revokedHosts.includes(h)).sort();
+  const hosts = named.filter((h) => !cfg.revokedHosts.includes(h)).sort();
   const users = [...cfg.readers, ...hosts];
+  const passwordOf = (user: string) => (cfg.readers.includes(user) ? cfg.readerPassword : cfg.auth === 'hostKeys' ? hostKey(cfg.secretPassword, user) : cfg.secretPassword);
   const unexpandedGlobs = globs.filter((g) => !extra.some((h) => hostMatcher([g])(h)));
 
   mkdirSync(opts.outDir, { recursive: true });
   const files = { conf: path.resolve(opts.outDir, 'mosquitto.conf'), passwd: path.resolve(opts.outDir, 'passwd'), acl: path.resolve(opts.outDir, 'acl') };
   const persistenceDir = path.resolve(opts.persistenceDir ?? path.join(cfg.dataDir, 'mosquitto'));
   mkdirSync(persistenceDir, { recursive: true });
-  // The password file holds hashes of the fleet password: readable by its owner only.
-  writeFileSync(files.passwd, `${users.map((u) => passwdLine(u, cfg.secretPassword)).join('\n')}\n`, { mode: 0o600 });
+  // The password file holds hashes of the secrets: readable by its owner only.
+  writeFileSync(files.passwd, `${users.map((u) => passwdLine(u, passwordOf(u))).join('\n')}\n`, { mode: 0o600 });
   writeFileSync(files.acl, aclText(cfg.readers));
   writeFileSync(files.conf, confText(cfg, files, { host: opts.host ?? cfg.host, port: opts.port ?? cfg.port, persistenceDir }));
-  return { files, users, unexpandedGlobs };
+  return { files, users, unexpandedGlobs, revoked };
 }

@@ -5,7 +5,7 @@ import type { Client } from 'aedes';
 export const REFUSAL_REASONS = [
   /** CONNACK 4: no password or an empty one. */
   'empty_password',
-  /** CONNACK 4: the password is not the fleet's. */
+  /** CONNACK 4: the password is neither the fleet's, nor the readers', nor this username's host key. */
   'bad_password',
   /** CONNACK 4: right password but no username. */
   'no_username',
@@ -13,6 +13,18 @@ export const REFUSAL_REASONS = [
   'bad_username',
   /** CONNACK 5: neither in allowedHosts nor a reader. */
   'host_not_allowed',
+  /** CONNACK 5: the username is in broker.revokedHosts. */
+  'host_revoked',
+  /** CONNACK 5: a reader's username with the fleet password or a host key (an agent's secret). */
+  'agent_credential_for_reader',
+  /** CONNACK 5: a host's username with the reader password. */
+  'reader_credential_for_agent',
+  /** CONNACK 5: the fleet password, but broker.auth is hostKeys. */
+  'fleet_password_disabled',
+  /** CONNACK 5: a host key, but broker.auth is fleetPassword. */
+  'host_keys_disabled',
+  /** CONNACK 5: a username other than the CN of the client certificate. */
+  'cert_name_mismatch',
   /** CONNACK 5: the Last Will's topic is one this client may not publish to. */
   'will_not_allowed',
   /** CONNACK 2: a client of another username is connected with this client id. */
@@ -28,6 +40,8 @@ export const REFUSAL_REASONS = [
   'connect_timeout',
   /** More than maxOutgoingBufferBytes waiting to be sent to the client. */
   'slow_consumer',
+  /** A connected client whose login the reloaded config no longer admits (revoked, no longer allowed, another auth mode): disconnected. */
+  'dropped_on_reload',
 ] as const;
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];

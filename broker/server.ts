@@ -13,6 +13,7 @@ import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
 import mqemitterRedis from 'mqemitter-redis';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { readPemFile } from '../common/config-loader.js';
 import type { BrokerConfig } from './config.js';
 import { MachmonError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -42,6 +43,8 @@ export interface Broker extends Service {
   readonly aedes: Aedes;
   /** Refusals counted by reason since start. */
   readonly refusals: Readonly<Refusals>;
+  /** Applies the login rules of a reloaded config (broker/reload.ts) and disconnects the clients they no longer admit. */
+  reconfigure(next: BrokerConfig): { dropped: number };
 }
 
 /**
@@ -90,16 +93,17 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     persistence = new AsyncLevelPersistence(db);
   }
 
+  /** The CN of the verified client certificate per TLS connection (broker.tls.requireClientCert). */
+  const certNames = new WeakMap<object, string>();
   /** Aedes' connected clients by id (not in its typings), for the takeover check in authenticate. */
   const connected: { clients?: Record<string, Client | undefined> } = {};
   const auth = createAuthenticateHooks({
-    secretPassword: cfg.secretPassword,
-    allowedHosts: cfg.allowedHosts,
-    readers: cfg.readers,
+    login: cfg,
     throttle,
     refusals,
     identities,
     clientById: (id) => connected.clients?.[id],
+    certNameOf: (client) => certNames.get(client.conn),
     log,
   });
   const broker = await Aedes.createBroker({
@@ -116,7 +120,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
 
   // Not in Aedes' typings, but emitted (e.g. by its periodic sweep of stale Last Wills): without a listener it would kill the process.
   (broker as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
-  broker.on('clientReady', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client), clean: client.clean }, 'client connected'));
+  broker.on('clientReady', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, credential: identities.get(client)?.credential, address: addressOf(client), clean: client.clean }, 'client connected'));
   broker.on('clientDisconnect', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client) }, 'client disconnected'));
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof RefusedError) return; // counted and logged where it was refused
@@ -158,11 +162,13 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const guardOptions = { maxRemainingLength: cfg.maxPayloadBytes + HEADER_ROOM, maxOutgoingBufferBytes: cfg.maxOutgoingBufferBytes, onProblem };
 
   const sockets = new Set<Duplex>();
-  const accept = (socket: Duplex, raw: net.Socket) => {
+  const accept = (socket: Duplex, raw: net.Socket, certName?: string) => {
     raw.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    const client = broker.handle(new GuardedConnection(socket, { address: raw.remoteAddress, port: raw.remotePort }, guardOptions));
+    const conn = new GuardedConnection(socket, { address: raw.remoteAddress, port: raw.remotePort }, guardOptions);
+    if (certName !== undefined) certNames.set(conn, certName);
+    const client = broker.handle(conn);
     (client as unknown as { duplicates: object }).duplicates = NO_DEDUPE;
   };
 
@@ -174,7 +180,11 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     started.port = await listen(tcp, cfg.host, cfg.port);
 
     if (cfg.tls) {
-      const secure = tls.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), handshakeTimeout: cfg.connectTimeoutMs }, (socket) => accept(socket, socket));
+      // requireClientCert: only certificates signed by tls.ca pass the handshake; their CN is the username.
+      const clientCerts = cfg.tls.requireClientCert ? { requestCert: true, rejectUnauthorized: true, ca: readPemFile('broker.tls.ca', cfg.tls.ca!) } : {};
+      const secure = tls.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), handshakeTimeout: cfg.connectTimeoutMs, ...clientCerts }, (socket) =>
+        accept(socket, socket, cfg.tls!.requireClientCert ? String(socket.getPeerCertificate().subject?.CN ?? '') : undefined),
+      );
       secure.on('tlsClientError', (err, socket) => log.info({ err, address: socket.remoteAddress }, 'TLS handshake failed'));
       servers.push(secure);
       started.tlsPort = await listen(secure, cfg.host, cfg.tls.port);
@@ -213,7 +223,17 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
       log.info('broker stopped');
     })());
 
-  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, stop };
+  const reconfigure = (next: BrokerConfig) => {
+    const dropped = auth.reconfigure(next, Object.values(connected.clients ?? {}).filter((c): c is Client => c !== undefined));
+    for (const { client, identity, reason } of dropped) {
+      refusals.dropped_on_reload++;
+      log.warn({ address: addressOf(client), clientId: client.id, username: identity.username, reason }, 'client dropped on reload');
+      client.close();
+    }
+    return { dropped: dropped.length };
+  };
+
+  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, reconfigure, stop };
 }
 
 /** ioredis options from redis://[user:password@]host[:port][/db]. */

@@ -14,7 +14,7 @@ interface Command {
 }
 
 const COMMON = `Options:
-  --config <file.json>  configuration file (keys: README "Configuration reference"); MACHMON_* variables override keys,
+  --config <file.json>  configuration file (README "Configuration reference"); MACHMON_* variables override keys,
                         e.g. MACHMON_BROKER_PORT=1884, MACHMON_AGENT_PASSWORD=...
   --help                this text`;
 
@@ -22,7 +22,19 @@ export const COMMANDS: Record<string, Command> = {
   broker: {
     summary: 'run the MQTT broker (Aedes) that admits only allowed hosts',
     sections: ['broker'],
-    help: 'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).',
+    help:
+      'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).\n' +
+      'SIGHUP (systemctl reload machmon-broker) re-reads the config: secretPassword, readerPassword, auth,\n' +
+      'allowedHosts, readers and revokedHosts take effect at once, and connected clients they no longer\n' +
+      'admit are disconnected. A config that does not validate is refused and the running one kept.',
+  },
+  'host-key': {
+    summary: "print a host's own password, derived from the fleet password",
+    sections: ['broker'],
+    help:
+      'Usage: machmon host-key <hostname>... Reads the "broker" section. A host key opens the login of that\n' +
+      'one host only (broker.auth "hostKeys" or "both"); give it to the Pi as its agent.password\n' +
+      '(install.sh --password, or the boot partition\'s machmon.json). With several names, one "name key" line each.',
   },
   agent: {
     summary: "sample this machine's health and publish it",
@@ -39,7 +51,9 @@ export const COMMANDS: Record<string, Command> = {
     sections: ['broker', 'ingestor', 'agent'],
     help:
       'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
-      'generated fleet password; agent and ingestor passwords default to broker.secretPassword.',
+      'generated fleet password and reader password (added to an older file that has none). The agent\'s\n' +
+      'password defaults to broker.secretPassword (its host key with broker.auth "hostKeys"), the\n' +
+      'ingestor\'s to broker.readerPassword. SIGHUP re-reads the broker\'s login rules, as for `machmon broker`.',
   },
   'mosquitto-config': {
     summary: "write mosquitto.conf, a password file and an ACL from the broker section",
@@ -61,7 +75,7 @@ function usage(): string {
   return `Usage: machmon <command> [--config <file.json>]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON}`;
 }
 
-interface Args { command?: string; config?: string; out?: string; hosts?: string; help: boolean; error?: string }
+interface Args { command?: string; config?: string; out?: string; hosts?: string; names?: string[]; help: boolean; error?: string }
 
 export function parseArgs(argv: readonly string[]): Args {
   const parsed = parseCommandLine(argv, {
@@ -72,16 +86,21 @@ export function parseArgs(argv: readonly string[]): Args {
   });
   if ('error' in parsed) return { help: false, error: parsed.error };
   const { values, positionals } = parsed;
-  const args: Args = { command: positionals[0], config: values.config, out: values.out, hosts: values.hosts, help: values.help ?? false };
-  if (positionals.length > 1) args.error = `unexpected argument ${positionals[1]}`;
+  const [command, ...rest] = positionals;
+  const args: Args = { command, config: values.config, out: values.out, hosts: values.hosts, help: values.help ?? false };
+  if (command === 'host-key') args.names = rest;
+  else if (rest.length) args.error = `unexpected argument ${rest[0]}`;
   return args;
 }
 
-async function startServices(command: string, config: Config, log: Logger): Promise<Service[]> {
+async function startServices(command: string, config: Config, log: Logger, reread: () => Config): Promise<Service[]> {
   switch (command) {
     case 'broker': {
       const { startBroker } = await import('../broker/server.js');
-      return [await startBroker(config.broker!, log)];
+      const { reloadOnSignal } = await import('../broker/reload.js');
+      const broker = await startBroker(config.broker!, log);
+      reloadOnSignal(broker, config.broker!, () => reread().broker!, log);
+      return [broker];
     }
     case 'agent': {
       const { startAgent } = await import('../agent/runtime/agent.js');
@@ -93,7 +112,7 @@ async function startServices(command: string, config: Config, log: Logger): Prom
     }
     case 'up': {
       const { startUp } = await import('./up.js');
-      return startUp(config, log);
+      return startUp(config, log, reread);
     }
     default:
       throw new Error(`no services for ${command}`);
@@ -120,14 +139,14 @@ export async function run(argv: readonly string[]): Promise<number> {
     return runDecode(process.stdin, process.stdout, process.stderr);
   }
 
+  const { loadUpConfig } = await import('./up.js');
+  const sections = command.sections;
+  // Also what SIGHUP runs again (the broker's reload): the same loading and the same messages.
+  const load = (): Config =>
+    args.command === 'up' ? loadUpConfig(args.config) : loadConfig({ raw: args.config ? readConfigFile(args.config) : {}, source: args.config ?? 'the environment', sections });
   let config: Config;
   try {
-    if (args.command === 'up') {
-      const { loadUpConfig } = await import('./up.js');
-      config = loadUpConfig(args.config);
-    } else {
-      config = loadConfig({ raw: args.config ? readConfigFile(args.config) : {}, source: args.config ?? 'the environment', sections: command.sections });
-    }
+    config = load();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`machmon ${args.command}: ${err.message}`);
@@ -136,11 +155,17 @@ export async function run(argv: readonly string[]): Promise<number> {
     throw err;
   }
 
+  if (args.command === 'host-key') {
+    const { printHostKeys } = await import('./host-key.js');
+    return printHostKeys(config.broker!, args.names ?? []);
+  }
+
   if (args.command === 'mosquitto-config') {
     const { writeMosquittoConfig } = await import('../broker/mosquitto-config.js');
     const hosts = args.hosts?.split(',').map((h) => h.trim()).filter(Boolean);
     const r = writeMosquittoConfig(config.broker!, { outDir: args.out ?? './mosquitto', hosts });
     console.log(`wrote ${r.files.conf}\nwrote ${r.files.passwd} (${r.users.length} users)\nwrote ${r.files.acl}`);
+    if (r.revoked.length) console.error(`machmon mosquitto-config: left out ${r.revoked.join(', ')} (broker.revokedHosts)`);
     if (r.unexpandedGlobs.length) console.error(`machmon mosquitto-config: no --hosts matched ${r.unexpandedGlobs.join(', ')}: those hosts cannot log in until named`);
     return 0;
   }
@@ -148,7 +173,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const log = createLogger(config.log);
   let services: Service[];
   try {
-    services = await startServices(args.command, config, log);
+    services = await startServices(args.command, config, log, load);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`machmon ${args.command}: ${err.message}`);

@@ -5,7 +5,7 @@ import { brokerSchema, type BrokerConfig } from '../broker/config.js';
 import { ingestorSchema, type IngestorConfig } from '../ingestor/config.js';
 import { configLoader, type LoadOptions, type LogConfig } from './config-loader.js';
 
-export { readConfigFile, readPemFile, type LoadOptions, type LogConfig, type Section } from './config-loader.js';
+export { readConfigFile, readPemFile, type Json, type JsonObject, type LoadOptions, type LogConfig, type Section } from './config-loader.js';
 
 export interface Config {
   broker?: BrokerConfig;

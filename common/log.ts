@@ -6,7 +6,7 @@ import type { LogConfig } from './config.js';
 
 export type { Logger };
 
-const REDACT = ['password', 'secretPassword', '*.password', '*.secretPassword', '*.*.password', 'token', '*.token'];
+const REDACT = ['password', 'secretPassword', 'readerPassword', '*.password', '*.secretPassword', '*.readerPassword', '*.*.password', 'token', '*.token'];
 
 /**
  * pino-pretty, loaded only for a terminal: a service (systemd, Docker) never runs its code,

@@ -134,7 +134,10 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     // Refused logins repeat on every reconnect: say it once per distinct error.
     if (err.message === lastErrorLog) return;
     lastErrorLog = err.message;
-    log.error({ err, broker: cfg.brokerUrl, username: cfg.username }, 'MQTT error');
+    // CONNACK 4/5: most often the fleet password where the reader password belongs (README "Security model").
+    const refused = (err as { code?: unknown }).code === 4 || (err as { code?: unknown }).code === 5;
+    const hint = refused ? `the broker refused the login of "${cfg.username}": ingestor.password must be broker.readerPassword (not the fleet password) and "${cfg.username}" must be in broker.readers` : undefined;
+    log.error({ err, broker: cfg.brokerUrl, username: cfg.username, hint }, 'MQTT error');
   });
   client.on('offline', () => log.warn({ broker: cfg.brokerUrl, pending: pipeline.pendingMessages }, 'broker unreachable; reconnecting'));
   client.on('connect', () => (lastErrorLog = ''));

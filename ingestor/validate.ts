@@ -62,6 +62,9 @@ function checkValues(spec: MetricSpec, obj: Record<string, unknown>, where: stri
  * Checks header and values of a decoded reading; returns the header. `topicHost` is the
  * <host> of the topic, `nowMs` the receipt time.
  */
+/** The largest magnitude a Date holds (ECMAScript: ±100,000,000 days); beyond it toISOString throws. */
+const MAX_DATE_MS = 8.64e15;
+
 export function validateReading(spec: MetricSpec, message: Record<string, unknown>, topicHost: string, nowMs: number): Header & { sampleTimeMs: number } {
   const header = message.header as Header | null | undefined;
   if (!header) throw new PayloadError('missing_header', `${spec.name} from ${topicHost}: no header`);
@@ -71,7 +74,7 @@ export function validateReading(spec: MetricSpec, message: Record<string, unknow
   const t = header.sampleTimeMs;
   if (t === undefined || t === null || t === 0) throw new PayloadError('missing_sample_time', `${spec.name} from ${topicHost}: no sample time`);
   if (!Number.isSafeInteger(t) || t < EARLIEST_SAMPLE_MS || t > nowMs + MAX_FUTURE_MS) {
-    throw new PayloadError('sample_time_absurd', `${spec.name} from ${topicHost}: sample time ${t} (${Number.isSafeInteger(t) ? new Date(t).toISOString() : 'not a date'}) is before 2001 or more than a day ahead`);
+    throw new PayloadError('sample_time_absurd', `${spec.name} from ${topicHost}: sample time ${t} (${Number.isSafeInteger(t) && Math.abs(t) <= MAX_DATE_MS ? new Date(t).toISOString() : 'not a date'}) is before 2001 or more than a day ahead`);
   }
   if (spec.multiRow) {
     const rows = (message.rows ?? []) as Record<string, unknown>[];

@@ -6,6 +6,8 @@ import type { IngestorConfig } from '../ingestor/config.js';
 
 /** The fleet password of test brokers: long, not ASCII, so encodings are exercised. */
 export const PASSWORD = 'fleet secret ünïcödé ✓';
+/** broker.readerPassword: readers (the ingestor, a person with mosquitto_sub) log in with it, never with the fleet password. */
+export const READER_PASSWORD = 'reader secret ✓ not on any Pi';
 
 type Keys = Record<string, unknown>;
 
@@ -20,6 +22,7 @@ export function brokerConfig(dataDir: string, overrides: Keys = {}): BrokerConfi
     host: '127.0.0.1',
     port: 0,
     secretPassword: PASSWORD,
+    readerPassword: READER_PASSWORD,
     allowedHosts: ['raspberrypi', 'pi-*', 'host-?', 'agent-a', 'agent-b'],
     dataDir,
     authThrottle: { baseDelayMs: 1, maxDelayMs: 20 },

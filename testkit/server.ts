@@ -5,13 +5,17 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 import { machmonProgram } from './processes.js';
+import { hostKey } from '../broker/credentials.js';
 
 export interface Server {
   port: number;
   brokerUrl: string;
   /** mqtts://127.0.0.1:<port> when started with tls. */
   tlsUrl?: string;
+  /** The fleet password (broker.secretPassword). */
   password: string;
+  /** The host key of `hostname` (`machmon host-key`), for a server started with auth hostKeys or both. */
+  hostKey(hostname: string): string;
   influxUrl: string;
   db: string;
   /** Last lines the broker and the ingestor wrote. */
@@ -28,17 +32,18 @@ export function selfSignedCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-export async function startServer(opts: { dir: string; influxUrl: string; db: string; allowedHosts: string[]; tls?: { cert: string; key: string } }): Promise<Server> {
+export async function startServer(opts: { dir: string; influxUrl: string; db: string; allowedHosts: string[]; tls?: { cert: string; key: string }; auth?: 'fleetPassword' | 'hostKeys' | 'both' }): Promise<Server> {
   const port = await freePort();
   const tlsPort = opts.tls ? await freePort() : undefined;
   const password = `fleet-${process.pid}-${port}`;
+  const readerPassword = `reader-${process.pid}-${port}`;
   const brokerUrl = `mqtt://127.0.0.1:${port}`;
   const config = path.join(opts.dir, 'server.json');
   writeFileSync(
     config,
     JSON.stringify({
-      broker: { host: '127.0.0.1', port, secretPassword: password, allowedHosts: opts.allowedHosts, dataDir: path.join(opts.dir, 'broker'), ...(opts.tls ? { tls: { port: tlsPort, ...opts.tls } } : {}) },
-      ingestor: { brokerUrl, password, influx: { url: opts.influxUrl, database: opts.db }, flushIntervalMs: 200, dataDir: path.join(opts.dir, 'ingestor') },
+      broker: { host: '127.0.0.1', port, secretPassword: password, readerPassword, ...(opts.auth ? { auth: opts.auth } : {}), allowedHosts: opts.allowedHosts, dataDir: path.join(opts.dir, 'broker'), ...(opts.tls ? { tls: { port: tlsPort, ...opts.tls } } : {}) },
+      ingestor: { brokerUrl, password: readerPassword, influx: { url: opts.influxUrl, database: opts.db }, flushIntervalMs: 200, dataDir: path.join(opts.dir, 'ingestor') },
       log: { level: 'warn' },
     }),
   );
@@ -56,7 +61,7 @@ export async function startServer(opts: { dir: string; influxUrl: string; db: st
     await stop();
     throw new Error(`${(err as Error).message}\n${logs()}`);
   }
-  return { port, brokerUrl, tlsUrl: tlsPort ? `mqtts://127.0.0.1:${tlsPort}` : undefined, password, influxUrl: opts.influxUrl, db: opts.db, logs, stop };
+  return { port, brokerUrl, tlsUrl: tlsPort ? `mqtts://127.0.0.1:${tlsPort}` : undefined, password, hostKey: (hostname) => hostKey(password, hostname), influxUrl: opts.influxUrl, db: opts.db, logs, stop };
 }
 
 /** Waits until every wanted measurement has a point with this hostname (or the deadline passes); returns those seen. */

@@ -22,7 +22,8 @@ export interface PublisherOptions {
   /** Opens one connection to the broker of url (streamBuilder). */
   readonly stream: StreamBuilder;
   readonly hostname: string;
-  readonly password: string;
+  /** Absent with a client certificate (streamBuilder's clientCert): the broker takes the name from it. */
+  readonly password?: string;
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
   readonly log: Logger;
   /** Publishes awaiting their PUBACK at most (beyond: publish() refuses). */
@@ -49,12 +50,12 @@ export type StreamBuilder = (client: MqttClient) => Duplex;
  * transports do without a proxy. Node's tls module (1.2 MB of memory) is loaded only for
  * mqtts://. `ca`: the CA certificate(s) to trust (default: the system's).
  */
-export async function streamBuilder(brokerUrl: string, ca?: Buffer): Promise<StreamBuilder> {
+export async function streamBuilder(brokerUrl: string, ca?: Buffer, clientCert?: { cert: Buffer; key: Buffer }): Promise<StreamBuilder> {
   const { secure, host, port } = brokerAddress(brokerUrl);
   if (!secure) return () => net.createConnection({ host, port });
   const tls = await import('node:tls');
   return (client) => {
-    const socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: true, ...(ca ? { ca } : {}) });
+    const socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: true, ...(ca ? { ca } : {}), ...(clientCert ?? {}) });
     // As MQTT.js's tls transport: a handshake failure is the client's error, then the socket ends.
     const onTlsError = (err: Error) => {
       client.emit('error', err);

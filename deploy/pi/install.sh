@@ -5,7 +5,7 @@
 #   /etc/systemd/system/machmon-agent.service   enabled; Restart=always, sandboxed
 #   /var/lib/machmon                     the agent's outbox (readings not yet confirmed)
 # A second run upgrades in place and keeps the config. Run from the unpacked tarball:
-#   sudo ./install.sh --broker-url mqtt://server:1883 --password 'fleet password'
+#   sudo ./install.sh --broker-url mqtt://server:1883 --host-key 'this Pi's key'   (or --password 'fleet password')
 # Without a password and config it still installs: the config then comes at first boot from
 # /boot/firmware/machmon.json (see README, "Flash a fleet").
 set -eu
@@ -19,8 +19,12 @@ usage() {
 	cat <<EOF
 Usage: $0 [options]
   --broker-url URL    MQTT URL of the broker, e.g. mqtt://monitor.lan:1883  (env MACHMON_BROKER_URL)
-  --password PW       the fleet password                                    (env MACHMON_PASSWORD)
-  --password-file F   read the password from file F (keeps it out of the process list)
+  --host-key KEY      this host's own key: \`machmon host-key <hostname>\` on the server prints it
+                      (broker.auth hostKeys or both); it opens this host's login only
+                                                                            (env MACHMON_HOST_KEY)
+  --host-key-file F   read the host key from file F (keeps it out of the process list)
+  --password PW       the fleet password, where the broker takes it          (env MACHMON_PASSWORD)
+  --password-file F   read the password from file F
   --hostname NAME     MQTT username / host name in the data; default: the machine's hostname
                                                                             (env MACHMON_HOSTNAME)
   --ca-file FILE      CA certificate for an mqtts:// broker with a private CA: copied to
@@ -42,6 +46,7 @@ die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
 ROOT=
 BROKER_URL=${MACHMON_BROKER_URL:-}
 PASSWORD=${MACHMON_PASSWORD:-}
+HOST_KEY=${MACHMON_HOST_KEY:-}
 HOST_NAME=${MACHMON_HOSTNAME:-}
 CA_FILE=
 BUNDLE=$here/machmon-agent.js
@@ -57,6 +62,8 @@ while [ $# -gt 0 ]; do
 	--broker-url) need_arg "$@"; BROKER_URL=$2; shift ;;
 	--password) need_arg "$@"; PASSWORD=$2; shift ;;
 	--password-file) need_arg "$@"; [ -r "$2" ] || die "cannot read $2"; PASSWORD=$(head -n 1 "$2"); shift ;;
+	--host-key) need_arg "$@"; HOST_KEY=$2; shift ;;
+	--host-key-file) need_arg "$@"; [ -r "$2" ] || die "cannot read $2"; HOST_KEY=$(head -n 1 "$2"); shift ;;
 	--hostname) need_arg "$@"; HOST_NAME=$2; shift ;;
 	--ca-file) need_arg "$@"; [ -r "$2" ] || die "cannot read $2"; CA_FILE=$2; shift ;;
 	--bundle) need_arg "$@"; BUNDLE=$2; shift ;;
@@ -76,6 +83,13 @@ done
 case $NODE in /*) ;; *) die "--node needs an absolute path" ;; esac
 if [ -n "$HOST_NAME" ] && ! printf '%s' "$HOST_NAME" | grep -Eq '^[A-Za-z0-9_.-]+$'; then
 	die "--hostname must be letters, digits, . _ - (it is the MQTT username)"
+fi
+if [ -n "$HOST_KEY" ]; then
+	[ -z "$PASSWORD" ] || die "give either --host-key or --password, not both (the host key replaces the fleet password)"
+	# As `machmon host-key` prints it: 6 groups of 4 of 0-9 a-z without i l o u.
+	printf '%s' "$HOST_KEY" | grep -Eq '^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){5}$' ||
+		die "--host-key is not a host key as \`machmon host-key <hostname>\` prints it (xxxx-xxxx-xxxx-xxxx-xxxx-xxxx)"
+	PASSWORD=$HOST_KEY
 fi
 
 OPT=$ROOT/opt/machmon
@@ -209,9 +223,9 @@ install_agent() {
 		write_config
 		say "wrote $CONFIG"
 	elif [ "$RECONFIGURE" = yes ]; then
-		die "--reconfigure needs --password (or MACHMON_PASSWORD)"
+		die "--reconfigure needs --host-key or --password (or MACHMON_HOST_KEY, MACHMON_PASSWORD)"
 	else
-		say "no config yet: put machmon.json on the boot partition, or run again with --password"
+		say "no config yet: put machmon.json on the boot partition, or run again with --host-key (or --password)"
 	fi
 
 	mkdir -p "$UNITDIR"

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostMatcher, mayPublish, mayReceive, maySubscribe } from '../../../broker/acl.js';
 import { closeOf, collect, connect, subackCodes, startTestBroker, type TestBroker } from '../../../testkit/broker.js';
 import { mosquittoSub } from '../../../testkit/mosquitto.js';
-import { PASSWORD } from '../../../testkit/configs.js';
+import { PASSWORD, READER_PASSWORD } from '../../../testkit/configs.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
 
 const agent = { username: 'pi-1', reader: false };
@@ -70,7 +70,7 @@ describe('ACL on a live broker', () => {
   let tb: TestBroker;
   const clients: MqttClient[] = [];
   const open = async (username: string, extra = {}) => {
-    const c = await connect(tb.url, username, PASSWORD, extra);
+    const c = await connect(tb.url, username, username === 'ingestor' ? READER_PASSWORD : PASSWORD, extra);
     clients.push(c);
     return c;
   };
@@ -86,7 +86,7 @@ describe('ACL on a live broker', () => {
   });
 
   it('a reader gets every host\'s readings; a publish to another host\'s topic is refused and never arrives', async () => {
-    const sub = mosquittoSub(tb.broker.port, 'ingestor', PASSWORD, 'machmon/#');
+    const sub = mosquittoSub(tb.broker.port, 'ingestor', READER_PASSWORD, 'machmon/#');
     try {
       // mosquitto_sub has subscribed once a probe comes back through it.
       const probe = await open('ingestor');

@@ -7,14 +7,14 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { MACHMON, REPO } from '../../../testkit/repo.js';
 import { mosquittoSub } from '../../../testkit/mosquitto.js';
-import { PASSWORD } from '../../../testkit/configs.js';
+import { PASSWORD, READER_PASSWORD } from '../../../testkit/configs.js';
 import { runProc } from '../../../testkit/processes.js';
 import { waitFor } from '../../../testkit/wait.js';
 
 it('runs from the CLI, serves mosquitto clients and stops on SIGTERM', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-broker-cli-'));
   const config = path.join(dir, 'machmon.json');
-  writeFileSync(config, JSON.stringify({ broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, dataDir: path.join(dir, 'data') } }));
+  writeFileSync(config, JSON.stringify({ broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, dataDir: path.join(dir, 'data') } }));
   const child = spawn(process.execPath, [MACHMON, 'broker', '--config', config], { cwd: REPO, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -24,7 +24,7 @@ it('runs from the CLI, serves mosquitto clients and stops on SIGTERM', async () 
     const started = stdout.split('\n').map((l) => JSON.parse(l || '{}') as { msg?: string; port?: number }).find((l) => l.msg === 'broker listening')!;
     expect(started.port).toBeGreaterThan(0);
 
-    const sub = mosquittoSub(started.port!, 'ingestor', PASSWORD, 'machmon/#');
+    const sub = mosquittoSub(started.port!, 'ingestor', READER_PASSWORD, 'machmon/#');
     try {
       for (let i = 0; i < 50 && !sub.stdout.includes('online'); i++) {
         await runProc('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(started.port), '-u', 'raspberrypi', '-P', PASSWORD, '-t', 'machmon/raspberrypi/status', '-m', 'online', '-q', '1']);
@@ -38,6 +38,7 @@ it('runs from the CLI, serves mosquitto clients and stops on SIGTERM', async () 
     expect(refused.stderr).toContain('bad user name or password');
     await waitFor('the refusal logged', () => stdout.includes('login refused'));
     expect(stdout).not.toContain(PASSWORD);
+    expect(stdout).not.toContain(READER_PASSWORD);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

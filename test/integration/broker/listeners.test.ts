@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeOf, collect, connect, startTestBroker, subackCodes, type TestBroker } from '../../../testkit/broker.js';
 import { mosquittoSub } from '../../../testkit/mosquitto.js';
-import { PASSWORD } from '../../../testkit/configs.js';
+import { PASSWORD, READER_PASSWORD } from '../../../testkit/configs.js';
 import { runProc } from '../../../testkit/processes.js';
 import { waitFor } from '../../../testkit/wait.js';
 
@@ -41,7 +41,7 @@ describe('TLS', () => {
   });
 
   it('serves mosquitto clients over TLS with the certificate as CA', async () => {
-    const sub = mosquittoSub(tb.broker.tlsPort!, 'ingestor', PASSWORD, 'machmon/#', ['--cafile', cert]);
+    const sub = mosquittoSub(tb.broker.tlsPort!, 'ingestor', READER_PASSWORD, 'machmon/#', ['--cafile', cert]);
     try {
       for (let i = 0; i < 50 && !sub.stdout.includes('tls-hello'); i++) {
         const r = await runProc('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(tb.broker.tlsPort), '--cafile', cert, '-V', 'mqttv311', '-u', 'pi-tls', '-P', PASSWORD, '-t', 'machmon/pi-tls/status', '-m', 'tls-hello', '-q', '1']);

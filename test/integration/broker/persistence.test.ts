@@ -9,7 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { startBroker } from '../../../broker/server.js';
 import { MachmonError } from '../../../common/errors.js';
 import { silentLogger } from '../../../common/log.js';
-import { brokerConfig, PASSWORD } from '../../../testkit/configs.js';
+import { brokerConfig, PASSWORD, READER_PASSWORD } from '../../../testkit/configs.js';
 import { collect, connect, startTestBroker } from '../../../testkit/broker.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
 
@@ -20,7 +20,7 @@ it('delivers QoS 1 messages queued for an offline persistent session after a bro
   const session = { clientId: 'machmon-ingestor-test', clean: false };
   const first = await startTestBroker({}, { dataDir, keepData: true });
   try {
-    const ingestor = await connect(first.url, 'ingestor', PASSWORD, session);
+    const ingestor = await connect(first.url, 'ingestor', READER_PASSWORD, session);
     await ingestor.subscribeAsync('machmon/+/+', { qos: 1 });
     await ingestor.endAsync();
 
@@ -35,7 +35,7 @@ it('delivers QoS 1 messages queued for an offline persistent session after a bro
 
   const second = await startTestBroker({}, { dataDir, keepData: true });
   try {
-    const ingestor = await connect(second.url, 'ingestor', PASSWORD, session);
+    const ingestor = await connect(second.url, 'ingestor', READER_PASSWORD, session);
     const got = collect(ingestor);
     expect(ingestor.options.clientId).toBe(session.clientId);
     await waitFor('the three queued readings', () => got.length === 3);
@@ -83,9 +83,9 @@ it('refuses to start on a port in use and leaves its session store closed', asyn
 it('paces a queued backlog to a returning session that reads slowly, instead of dropping it as a slow consumer', { timeout: 30_000 }, async () => {
   const tb = await startTestBroker({ maxOutgoingBufferBytes: 512 * 1024 });
   const clientId = 'machmon-ingestor-backlog';
-  const connectBytes = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId, keepalive: 0, username: 'ingestor', password: Buffer.from(PASSWORD) });
+  const connectBytes = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId, keepalive: 0, username: 'ingestor', password: Buffer.from(READER_PASSWORD) });
   try {
-    const first = await connect(tb.url, 'ingestor', PASSWORD, { clientId, clean: false });
+    const first = await connect(tb.url, 'ingestor', READER_PASSWORD, { clientId, clean: false });
     await first.subscribeAsync('machmon/+/+', { qos: 1 });
     await first.endAsync();
     const agent = await connect(tb.url, 'pi-1', PASSWORD);

@@ -6,7 +6,7 @@ import { generate, type IConnectPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttFramer } from '../../../broker/mqtt-framer.js';
 import { closeOf, collect, connect, startTestBroker, type TestBroker } from '../../../testkit/broker.js';
-import { PASSWORD } from '../../../testkit/configs.js';
+import { PASSWORD, READER_PASSWORD } from '../../../testkit/configs.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
 
 const connectPacket = (username: string, extra: Partial<IConnectPacket> = {}) =>
@@ -89,7 +89,7 @@ describe('bad input on a live broker', () => {
   });
 
   it('refuses a 2 MiB publish, closes that connection and keeps serving the others', async () => {
-    const reader = await connect(tb.url, 'ingestor', PASSWORD);
+    const reader = await connect(tb.url, 'ingestor', READER_PASSWORD);
     const got = collect(reader);
     await reader.subscribeAsync('machmon/#', { qos: 1 });
     const good = await connect(tb.url, 'pi-good', PASSWORD);
@@ -118,7 +118,7 @@ describe('bad input on a live broker', () => {
   });
 
   it('takes a payload of exactly maxPayloadBytes and refuses one byte more', async () => {
-    const reader = await connect(tb.url, 'ingestor', PASSWORD);
+    const reader = await connect(tb.url, 'ingestor', READER_PASSWORD);
     const got = collect(reader);
     await reader.subscribeAsync('machmon/pi-edge/#', { qos: 1 });
     const edge = await connect(tb.url, 'pi-edge', PASSWORD);
@@ -175,7 +175,7 @@ describe('bad input on a live broker', () => {
     await waitFor('CONNACK and SUBACK', () => Buffer.concat(slow.received).length >= 4 + 5);
     slow.socket.pause();
 
-    const reader = await connect(tb.url, 'ingestor', PASSWORD);
+    const reader = await connect(tb.url, 'ingestor', READER_PASSWORD);
     const got = collect(reader);
     await reader.subscribeAsync('machmon/pi-fast/#', { qos: 1 });
     const fast = await connect(tb.url, 'pi-fast', PASSWORD);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeMetric } from '../../../common/schema.js';
 import { runCli } from '../../../testkit/cli.js';
+import { hostKey } from '../../../broker/credentials.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-cli-'));
 const file = (name: string, content: string) => {
@@ -13,7 +14,7 @@ const file = (name: string, content: string) => {
 };
 
 describe('machmon CLI', () => {
-  it.each(['broker', 'agent', 'ingestor', 'up', 'decode'])('%s --help exits 0 and shows the options', async (cmd) => {
+  it.each(['broker', 'agent', 'ingestor', 'up', 'decode', 'host-key', 'mosquitto-config'])('%s --help exits 0 and shows the options', async (cmd) => {
     const r = await runCli([cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`machmon ${cmd}`);
@@ -32,8 +33,9 @@ describe('machmon CLI', () => {
   });
 
   it.each([
-    ['{"broker": {"secretPassword": "s", "port": "high"}}', 'broker.port'],
-    ['{"broker": {"secretPassword": "s", "extra": 1}}', 'broker.extra: unknown key'],
+    ['{"broker": {"secretPassword": "s", "readerPassword": "r", "port": "high"}}', 'broker.port'],
+    ['{"broker": {"secretPassword": "s", "readerPassword": "r", "extra": 1}}', 'broker.extra: unknown key'],
+    ['{"broker": {"secretPassword": "s"}}', 'broker.readerPassword: required'],
     ['{"broker": {}}', 'broker.secretPassword'],
     ['{"broker": ', 'not valid JSON'],
   ])('a bad config file exits 2 naming the key: %s', async (json, key) => {
@@ -78,12 +80,37 @@ describe('machmon CLI', () => {
 
   it('mosquitto-config writes the three files from the broker section and names globs no host matched', async () => {
     const out = path.join(dir, 'mosq');
-    const cfg = file('mosq.json', JSON.stringify({ broker: { secretPassword: 'pw', allowedHosts: ['pi-*', 'lab-*', 'gateway'] } }));
+    const cfg = file('mosq.json', JSON.stringify({ broker: { secretPassword: 'pw', readerPassword: 'rpw', allowedHosts: ['pi-*', 'lab-*', 'gateway'] } }));
     const r = await runCli(['mosquitto-config', '--config', cfg, '--out', out, '--hosts', 'pi-1,pi-2']);
     expect(r.code).toBe(0);
     const users = readFileSync(path.join(out, 'passwd'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]);
     expect(users.sort()).toEqual(['gateway', 'ingestor', 'pi-1', 'pi-2']);
     expect(readFileSync(path.join(out, 'acl'), 'utf8')).toContain('pattern write machmon/%u/');
     expect(r.stderr).toContain('lab-*');
+  });
+
+  it('host-key prints the key of a host (as broker/credentials.ts derives it), and warns where the broker would refuse it', async () => {
+    const cfg = file('keys.json', JSON.stringify({ broker: { secretPassword: 'fleet pw', readerPassword: 'rpw', auth: 'both', allowedHosts: ['pi-*'], revokedHosts: ['pi-lost'] } }));
+    const one = await runCli(['host-key', '--config', cfg, 'pi-kitchen']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toBe(`${hostKey('fleet pw', 'pi-kitchen')}\n`);
+    expect(one.stdout).toMatch(/^([0-9a-hjkmnp-tv-z]{4}-){5}[0-9a-hjkmnp-tv-z]{4}\n$/);
+    expect(one.stderr).toBe('');
+    const many = await runCli(['host-key', '--config', cfg, 'pi-a', 'pi-lost', 'laptop']);
+    expect(many.stdout.trim().split('\n')).toEqual(['pi-a', 'pi-lost', 'laptop'].map((h) => `${h} ${hostKey('fleet pw', h)}`));
+    expect(many.stderr).toContain('pi-lost is in broker.revokedHosts');
+    expect(many.stderr).toContain('laptop does not match broker.allowedHosts');
+    const bad = await runCli(['host-key', '--config', cfg, 'pi/1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('not a hostname');
+    expect((await runCli(['host-key', '--config', cfg])).code).toBe(2);
+    expect((await runCli(['broker', '--config', cfg, 'pi-a'])).code).toBe(2); // only host-key takes names
+  });
+
+  it('host keys differ per host and per fleet password', () => {
+    const keys = new Set(['pi-1', 'pi-2', 'pi-10', 'pi-1 '].map((h) => hostKey('s', h)));
+    expect(keys.size).toBe(4);
+    expect(hostKey('s', 'pi-1')).not.toBe(hostKey('t', 'pi-1'));
+    expect(hostKey('s', 'pi-1')).toBe(hostKey('s', 'pi-1'));
   });
 });

@@ -179,7 +179,7 @@ describe('the compose services without Docker, from the image the Dockerfile bui
     const data = tempDir('machmon-compose-');
     const port = await freePort();
     const influx = new URL(inject('influxUrl'));
-    const vars = { MACHMON_PASSWORD: 'compose-test-password', MACHMON_ALLOWED_HOSTS: 'pi-*' };
+    const vars = { MACHMON_PASSWORD: 'compose-test-password', MACHMON_READER_PASSWORD: 'compose-test-reader-password', MACHMON_ALLOWED_HOSTS: 'pi-*' };
     const rewrite = {
       'mqtt://broker:1883': `mqtt://127.0.0.1:${port}`,
       'http://influxdb:8086': influx.origin,
@@ -188,6 +188,9 @@ describe('the compose services without Docker, from the image the Dockerfile bui
     const brokerEnv: Record<string, string> = { ...serviceEnv('broker', vars, rewrite), MACHMON_BROKER_PORT: String(port) };
     const ingestorEnv: Record<string, string> = { ...serviceEnv('ingestor', vars, rewrite), MACHMON_INGESTOR_INFLUX_DATABASE: `t_deploy_compose_${process.pid}` };
     expect(brokerEnv.MACHMON_BROKER_SECRET_PASSWORD).toBe(vars.MACHMON_PASSWORD);
+    expect(brokerEnv.MACHMON_BROKER_READER_PASSWORD).toBe(vars.MACHMON_READER_PASSWORD);
+    expect(brokerEnv.MACHMON_BROKER_AUTH).toBe('fleetPassword');
+    expect(ingestorEnv.MACHMON_INGESTOR_PASSWORD).toBe(vars.MACHMON_READER_PASSWORD);
     expect(ingestorEnv.MACHMON_INGESTOR_BROKER_URL).toBe(`mqtt://127.0.0.1:${port}`);
 
     expect(health('broker', brokerEnv).status).toBe(1); // nothing listens yet

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../common/config.js';
 import { parseArgs as parseCliArgs } from '../../../cli/main.js';
 import { parseArgs } from '../../../deploy/pi/agent-entry.js';
+import { hostKey } from '../../../broker/credentials.js';
 import { parse as parseYaml } from 'yaml';
 import { REPO } from '../../../testkit/repo.js';
 import { buildAgent, type AgentBuild } from './build.js';
@@ -125,6 +126,25 @@ describe('install.sh --root', () => {
     expect(install(['--root', root, '--reconfigure', '--password', 'third']).status).toBe(0);
     expect(JSON.parse(readFileSync(cfgFile, 'utf8')).agent.password).toBe('third');
     expect(mode(cfgFile)).toBe(0o600);
+  });
+
+  it('--host-key (or --host-key-file) puts the host key where the fleet password would go, and refuses what is no key', () => {
+    const root = fakeRoot();
+    const key = hostKey('the fleet secret', 'pi-kitchen');
+    const keyFile = path.join(root, 'key');
+    writeFileSync(keyFile, `${key}\n`);
+    const r = install(['--root', root, '--broker-url', 'mqtt://monitor.lan:1883', '--hostname', 'pi-kitchen', '--host-key-file', keyFile]);
+    expect(r.status, r.out).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(root, 'etc/machmon/agent.json'), 'utf8'))).toEqual({ agent: { brokerUrl: 'mqtt://monitor.lan:1883', hostname: 'pi-kitchen', password: key } });
+    expect(r.out).not.toContain(key);
+    expect(install(['--root', root, '--reconfigure', '--host-key', key], {}).status).toBe(0);
+
+    const typo = install(['--root', fakeRoot(), '--host-key', key.replace(/-/g, '')]);
+    expect(typo.status).toBe(1);
+    expect(typo.out).toContain('--host-key is not a host key');
+    const both = install(['--root', fakeRoot(), '--host-key', key, '--password', 'fleet']);
+    expect(both.status).toBe(1);
+    expect(both.out).toContain('either --host-key or --password');
   });
 
   it('--ca-file installs the CA for an mqtts broker and points agent.caFile at it', () => {

@@ -5,7 +5,8 @@
 // the boot partition and the installed unit's own command lines run as systemd would run them:
 // ExecStartPre as root, ExecStart as User= in WorkingDirectory= (systemd's sandbox options are
 // not applied: there is no systemd here). The readings must reach InfluxDB through a real broker
-// and ingestor, and the boot partition must no longer hold the password.
+// and ingestor, and the boot partition must no longer hold the password. The broker takes host
+// keys only (broker.auth "hostKeys"): the card holds this Pi's key, never the fleet password.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   dir = tempDir('machmon-piboot-');
   expect(spawnSync('tar', ['-xzf', build.tarball, '-C', dir]).status).toBe(0);
   pkg = path.join(dir, `machmon-agent-${build.version}`);
-  server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_boot_${process.pid}`, allowedHosts: ['pi-*'] });
+  server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_boot_${process.pid}`, allowedHosts: ['pi-*'], auth: 'hostKeys' });
 }, 240_000);
 
 afterAll(async () => {
@@ -72,9 +73,9 @@ exec setpriv --reuid="$user" --regid="$group" --init-groups $start
 `;
 
 describe('a flashed Pi at first boot (install.sh, boot-partition config, the unit run as systemd would)', () => {
-  it('adopts the boot config, scrubs it, runs as the machmon user on Node 18 and gets its readings stored', async () => {
+  it('adopts the boot config with its host key, scrubs it, runs as the machmon user on Node 18 and gets its readings stored', async () => {
     const bootCfg = path.join(dir, 'machmon.json');
-    writeFileSync(bootCfg, JSON.stringify({ brokerUrl: server.brokerUrl, password: server.password, hostname: HOST, intervalMs: 1000, latency: { target: '127.0.0.1' } }));
+    writeFileSync(bootCfg, JSON.stringify({ brokerUrl: server.brokerUrl, password: server.hostKey(HOST), hostname: HOST, intervalMs: 1000, latency: { target: '127.0.0.1' } }));
     const T = path.join(dir, 'ns');
     const child = spawn('unshare', ['-m', 'sh', '-c', SCRIPT], {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', T, R: node.root, W: node.wrapper, PKG: pkg, BOOTCFG: bootCfg },
@@ -103,10 +104,10 @@ describe('a flashed Pi at first boot (install.sh, boot-partition config, the uni
       const cfg = path.join(T, 'upper/etc/machmon/agent.json');
       expect(statSync(cfg).mode & 0o777).toBe(0o600);
       expect(statSync(cfg).uid).toBe(uid);
-      expect(JSON.parse(readFileSync(cfg, 'utf8')).agent.password).toBe(server.password);
+      expect(JSON.parse(readFileSync(cfg, 'utf8')).agent.password).toBe(server.hostKey(HOST));
       expect(existsSync(path.join(T, 'upper/boot/firmware/machmon.json'))).toBe(false);
       const notice = readFileSync(path.join(T, 'upper/boot/firmware/machmon-applied.txt'), 'utf8');
-      expect(notice).not.toContain(server.password);
+      expect(notice).not.toContain(server.hostKey(HOST));
       // The outbox lives in the state directory, written by the agent's user.
       expect(statSync(path.join(T, 'upper/var/lib/machmon')).uid).toBe(uid);
 

@@ -18,6 +18,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-tls-'));
 const cert = path.join(dir, 'cert.pem');
 const key = path.join(dir, 'key.pem');
 const PASSWORD = 'tls fleet';
+const READER_PASSWORD = 'tls readers';
 const DB = `t_tls_${process.pid}`;
 let broker: Broker;
 let ingestor: Ingestor;
@@ -28,7 +29,7 @@ beforeAll(async () => {
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
   const cfg = loadConfig({
     raw: {
-      broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, allowedHosts: ['tls-pi'], tls: { port: 0, cert, key }, dataDir: path.join(dir, 'broker') },
+      broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['tls-pi'], tls: { port: 0, cert, key }, dataDir: path.join(dir, 'broker') },
     },
     sections: ['broker'],
   });
@@ -48,7 +49,7 @@ describe('mqtts with a private CA', () => {
   it('agent and ingestor trust the broker through caFile, and readings are stored', async () => {
     const cfg = loadConfig({
       raw: {
-        ingestor: { brokerUrl: url(), password: PASSWORD, caFile: cert, clientId: 'tls-ingestor', influx: { url: influxUrl, database: DB }, flushIntervalMs: 100 },
+        ingestor: { brokerUrl: url(), password: READER_PASSWORD, caFile: cert, clientId: 'tls-ingestor', influx: { url: influxUrl, database: DB }, flushIntervalMs: 100 },
         agent: {
           brokerUrl: url(), hostname: 'tls-pi', password: PASSWORD, caFile: cert, dataDir: path.join(dir, 'agent'), intervalMs: 500,
           metrics: { cpu: { enabled: true }, mem: { enabled: true }, ...Object.fromEntries(['cpusNumber', 'disk', 'temperature', 'partitions', 'ioRatio', 'logs', 'processesNumber', 'process', 'latency', 'networkMetrics', 'systemAdditionalInfo', 'piHealth'].map((m) => [m, { enabled: false }])) },

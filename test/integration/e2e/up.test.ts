@@ -1,7 +1,8 @@
 // What a newcomer does: `npm start` runs `machmon up` in a fresh checkout (no config yet),
-// reads the fleet password and the mosquitto_sub line it prints, and watches the fleet.
+// reads the fleet and reader passwords and the mosquitto_sub line it prints (the reader's),
+// and watches the fleet.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -54,25 +55,25 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     });
 
     const configFile = path.join(cwd, 'data/machmon.json');
-    const password = await until('the printed password', () => out.text.match(/fleet password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
-    expect(JSON.parse(readFileSync(configFile, 'utf8')).broker.secretPassword).toBe(password);
+    const password = await until('the printed fleet password', () => out.text.match(/The fleet password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
+    const readerPassword = await until('the printed reader password', () => out.text.match(/The reader password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
+    const saved = JSON.parse(readFileSync(configFile, 'utf8')) as { broker: { secretPassword: string; readerPassword: string } };
+    expect(saved.broker.secretPassword).toBe(password);
+    expect(saved.broker.readerPassword).toBe(readerPassword);
+    expect(readerPassword).not.toBe(password);
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
     const watch = out.text.match(/^\s+(mosquitto_sub .*)$/m)?.[1];
-    expect(watch).toContain(`-P '${password}'`);
+    expect(watch).toContain(`-P '${readerPassword}'`);
     expect(watch).toContain(`-p ${port}`);
 
     // Every group this machine can report arrives within one interval of the slowest group
     // (the first tick runs at start). Logs needs a system log; PiHealth needs a Pi.
     const host = os.hostname();
     const expected = [...METRICS.values()].filter((m) => m.name !== 'logs' && m.name !== 'piHealth');
-    await until(
-      'every metric group in InfluxDB',
-      async () => {
+    await until('every metric group in InfluxDB', async () => {
         const found = await Promise.all(expected.map(async (m) => (await influxRows(influxUrl, db, `SELECT * FROM "Monthly"."${m.measurement}" WHERE hostname = '${host}' LIMIT 1`).catch(() => [])).length > 0));
         return found.every(Boolean) || undefined;
-      },
-      40_000,
-    ).catch((err) => {
+      }, 40_000).catch((err) => {
       throw new Error(`${(err as Error).message}\n--- machmon up output ---\n${out.text.slice(-4000)}`);
     });
 
@@ -87,6 +88,13 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     const readings = lines.filter((l) => l.metric);
     for (const r of readings) expect(r.message!.header.hostname).toBe(host);
 
+    // SIGHUP re-reads the config: revoking this machine drops its own agent at once.
+    const edited = JSON.parse(readFileSync(configFile, 'utf8')) as { broker: Record<string, unknown> };
+    writeFileSync(configFile, JSON.stringify({ ...edited, broker: { ...edited.broker, revokedHosts: [host] } }));
+    child.kill('SIGHUP');
+    await until('the local agent dropped on reload', () => (out.text.split('\n').some((l) => l.includes('"client dropped on reload"') && l.includes(`"username":"${host}"`) && l.includes('"reason":"host_revoked"')) ? true : undefined), 10_000);
+    writeFileSync(configFile, JSON.stringify(edited));
+
     // A second start finds the config and prints no password.
     child.kill('SIGTERM');
     await until('machmon up to exit', () => (child.exitCode !== null ? true : undefined), 15_000);
@@ -94,6 +102,7 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     const again = startUp(cwd, { MACHMON_BROKER_PORT: String(port), MACHMON_INGESTOR_INFLUX_URL: influxUrl, MACHMON_INGESTOR_INFLUX_DATABASE: db });
     await until('the second start to connect', () => (/collectors started/.test(again.out.text) ? true : undefined), 20_000);
     expect(again.out.text).not.toContain(password);
+    expect(again.out.text).not.toContain(readerPassword);
     again.child.kill('SIGTERM');
   }, 120_000);
 

@@ -15,6 +15,7 @@ import { loadConfig } from '../../../common/config.js';
 import { silentLogger } from '../../../common/log.js';
 
 const PASSWORD = 'burst-secret';
+const READER_PASSWORD = 'burst-reader-secret';
 let broker: Broker | undefined;
 let dir: string | undefined;
 const clients: MqttClient[] = [];
@@ -57,13 +58,13 @@ describe('broker under a burst of QoS 1 publishes', () => {
   it('delivers every acknowledged publish to a persistent QoS 1 and a clean QoS 0 subscriber', async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'machmon-burst-'));
     const cfg = loadConfig({
-      raw: { broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, allowedHosts: ['pi-*'], readers: ['ingestor', 'watcher'], dataDir: dir } },
+      raw: { broker: { host: '127.0.0.1', port: 0, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['pi-*'], readers: ['ingestor', 'watcher'], dataDir: dir } },
       sections: ['broker'],
       env: {},
     }).broker!;
     broker = await startBroker(cfg, silentLogger);
-    const ingestor = await connect(broker.port, { clientId: 'machmon-ingestor-ingestor', username: 'ingestor', clean: false });
-    const watcher = await connect(broker.port, { clientId: 'watcher', username: 'watcher', clean: true });
+    const ingestor = await connect(broker.port, { clientId: 'machmon-ingestor-ingestor', username: 'ingestor', password: READER_PASSWORD, clean: false });
+    const watcher = await connect(broker.port, { clientId: 'watcher', username: 'watcher', password: READER_PASSWORD, clean: true });
     await ingestor.subscribeAsync('machmon/+/+', { qos: 1 });
     await watcher.subscribeAsync('machmon/+/+', { qos: 0 });
     const got = { ingestor: new Set<string>(), watcher: new Set<string>() };

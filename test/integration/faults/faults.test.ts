@@ -28,6 +28,8 @@ import { machmonProgram, type Program } from '../../../testkit/processes.js';
 
 const HOSTS = ['fault-a', 'fault-b', 'fault-c'];
 const PASSWORD = 'fault-suite-password';
+/** broker.readerPassword: the ingestor's own, never the fleet password. */
+const READER_PASSWORD = 'fault-suite-reader-password';
 /** Cheap groups that give points on any Linux box (multi-row ones included); the rest are off. */
 const GROUPS = ['cpusNumber', 'cpu', 'mem', 'disk', 'temperature', 'partitions', 'ioRatio', 'networkMetrics', 'systemAdditionalInfo', 'agentHealth'];
 const DB = `t_faults_${Math.random().toString(36).slice(2, 8)}`;
@@ -81,7 +83,7 @@ beforeAll(async () => {
     name: 'broker',
     logFile: path.join(dir, 'broker.log'),
     configFile: writeJson(path.join(dir, 'broker.json'), {
-      broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, allowedHosts: ['fault-*'], readers: ['ingestor'], dataDir: path.join(dir, 'broker') },
+      broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['fault-*'], readers: ['ingestor'], dataDir: path.join(dir, 'broker') },
       log: { level: 'info' },
     }),
   });
@@ -92,7 +94,7 @@ beforeAll(async () => {
     configFile: writeJson(path.join(dir, 'ingestor.json'), {
       ingestor: {
         brokerUrl,
-        password: PASSWORD,
+        password: READER_PASSWORD,
         influx: { url: influxd.url, database: DB },
         flushIntervalMs: 200,
         retry: { minMs: 200, maxMs: 2000 },

@@ -19,6 +19,7 @@ import { hostTree } from '../../../testkit/fixtures.js';
 const influxUrl = inject('influxUrl');
 const db = `t_grafana_${randomBytes(4).toString('hex')}`;
 const PASSWORD = 'grafana-test-fleet-password';
+const READER_PASSWORD = 'grafana-test-reader-password';
 /** This machine, read live. */
 const LOCAL = 'gf-local';
 /** A Raspberry Pi made of fixture trees; the dot checks that Grafana's regex escaping is matched. */
@@ -146,10 +147,10 @@ describe('every dashboard query returns data after a real pipeline run', () => {
       });
       const cfg = loadConfig({
         raw: {
-          broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, allowedHosts: [LOCAL, PI, BAD], readers: ['ingestor'], dataDir: path.join(tmp, 'broker') },
+          broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: [LOCAL, PI, BAD], readers: ['ingestor'], dataDir: path.join(tmp, 'broker') },
           ingestor: {
             brokerUrl,
-            password: PASSWORD,
+            password: READER_PASSWORD,
             influx: { url: influxUrl, database: db },
             flushIntervalMs: 200,
             statsIntervalMs: 1000,

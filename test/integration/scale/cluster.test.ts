@@ -19,6 +19,7 @@ import { startMachmonBroker, startMachmonIngestor, startRedis, type Server } fro
 import { expectStoredAsSent } from './helpers.js';
 
 const PASSWORD = 'cluster-secret';
+const READER_PASSWORD = 'cluster-reader-secret';
 const db = `t_scale_cluster_${Math.random().toString(36).slice(2, 8)}`;
 let dir: string;
 let redis: Server;
@@ -29,10 +30,10 @@ let ingestor: Child;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-cluster-'));
   redis = await startRedis(dir);
-  const broker = { secretPassword: PASSWORD, allowedHosts: ['pi-*'], readers: ['ingestor'], cluster: { redisUrl: `redis://127.0.0.1:${redis.port}` } };
+  const broker = { secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['pi-*'], readers: ['ingestor'], cluster: { redisUrl: `redis://127.0.0.1:${redis.port}` } };
   brokerA = await startMachmonBroker(dir, broker, 'broker-a');
   brokerB = await startMachmonBroker(dir, broker, 'broker-b');
-  ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${brokerB.port}`, password: PASSWORD, influx: { url: inject('influxUrl'), database: db }, flushIntervalMs: 200 });
+  ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${brokerB.port}`, password: READER_PASSWORD, influx: { url: inject('influxUrl'), database: db }, flushIntervalMs: 200 });
 });
 
 afterAll(async () => {

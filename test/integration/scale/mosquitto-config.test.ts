@@ -1,6 +1,7 @@
 // `machmon mosquitto-config` (broker/mosquitto-config.ts) against Debian's mosquitto: the
-// generated password file admits exactly the fleet's hosts and readers with the fleet
-// password, and the ACL keeps every host to its own topics, confirmations to readers.
+// generated password file admits exactly the fleet's hosts (fleet password or each its host
+// key, as broker.auth says) and readers with the reader password, never with the fleet
+// password; the ACL keeps every host to its own topics, confirmations to readers.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,14 +12,17 @@ import { loadConfig } from '../../../common/config.js';
 import type { BrokerConfig } from '../../../broker/config.js';
 import { ConfigError } from '../../../common/errors.js';
 import { freePort, startMosquittoWithConf, type Server } from '../../../bench/servers.js';
+import { type TestPki, makeTestPki } from '../../../testkit/pki.js';
+import { hostKey } from '../../../broker/credentials.js';
 
 const PASSWORD = 'fleet-secret-äö';
+const READER_PASSWORD = 'reader-secret-ü';
 
-function brokerConfig(port: number, dataDir: string): BrokerConfig {
-  return loadConfig({ raw: { broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, allowedHosts: ['pi-a', 'pi-*'], readers: ['ingestor'], dataDir } }, sections: ['broker'], env: {} }).broker!;
+function brokerConfig(port: number, dataDir: string, extra: Record<string, unknown> = {}): BrokerConfig {
+  return loadConfig({ raw: { broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['pi-a', 'pi-*'], readers: ['ingestor'], dataDir, ...extra } }, sections: ['broker'], env: {} }).broker!;
 }
 
-function connect(port: number, username: string, password = PASSWORD): Promise<MqttClient> {
+function connect(port: number, username: string, password = username === 'ingestor' ? READER_PASSWORD : PASSWORD): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username, password, clientId: `t-${username}-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0, protocolVersion: 4, connectTimeout: 5000 });
     c.once('connect', () => resolve(c));
@@ -69,8 +73,9 @@ describe('mosquitto-config', () => {
     expect(writeMosquittoConfig(cfg, { outDir: path.join(dir, 'conf3') }).unexpandedGlobs).toEqual(['pi-*']);
   });
 
-  it('admits listed hosts and readers with the fleet password, nobody else', async () => {
+  it('admits listed hosts with the fleet password and readers with theirs, nobody else', async () => {
     for (const u of ['pi-a', 'pi-b', 'ingestor']) clients.push(await connect(mosquitto.port, u));
+    await expect(connect(mosquitto.port, 'ingestor', PASSWORD)).rejects.toThrow(/Not authorized|Bad username or password/); // the fleet password opens no reader login
     await expect(connect(mosquitto.port, 'pi-a', 'wrong')).rejects.toThrow(/Not authorized|Bad username or password/);
     await expect(connect(mosquitto.port, 'pi-c')).rejects.toThrow(/Not authorized|Bad username or password/); // matches pi-* but not in the password file
     await expect(connect(mosquitto.port, 'laptop')).rejects.toThrow(/Not authorized|Bad username or password/);
@@ -105,5 +110,92 @@ describe('mosquitto-config', () => {
     expect(readerGot).not.toContain('machmon/pi-a/confirm/stored self-confirm');
     expect(aGot).toEqual(['machmon/pi-a/confirm/stored {"ranges":[[1,1]]}']);
     expect(bGot).toEqual([]);
+  });
+});
+
+describe('mosquitto-config with host keys', () => {
+  let dir: string;
+  let mosquitto: Server;
+  let result: ReturnType<typeof writeMosquittoConfig>;
+  const clients: MqttClient[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-mosq-keys-'));
+    const port = await freePort();
+    const cfg = brokerConfig(port, path.join(dir, 'data'), { auth: 'hostKeys', revokedHosts: ['pi-lost'] });
+    result = writeMosquittoConfig(cfg, { outDir: path.join(dir, 'conf'), hosts: ['pi-b', 'pi-lost'] });
+    if (process.getuid?.() === 0) appendFileSync(result.files.conf, 'user root\n');
+    mosquitto = await startMosquittoWithConf(dir, result.files.conf, port);
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await mosquitto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('leaves revoked hosts out, and refuses the mode it cannot express', () => {
+    expect(result.users).toEqual(['ingestor', 'pi-a', 'pi-b']);
+    expect(result.revoked).toEqual(['pi-lost']);
+    const both = brokerConfig(1883, path.join(dir, 'data2'), { auth: 'both' });
+    expect(() => writeMosquittoConfig(both, { outDir: path.join(dir, 'conf2') })).toThrow(/broker\.auth is "both"/);
+  });
+
+  it('admits each host with its own key only: not with the fleet password, not with another host\'s key', async () => {
+    for (const u of ['pi-a', 'pi-b']) clients.push(await connect(mosquitto.port, u, hostKey(PASSWORD, u)));
+    clients.push(await connect(mosquitto.port, 'ingestor'));
+    const refused = /Not authorized|Bad username or password/;
+    await expect(connect(mosquitto.port, 'pi-a', PASSWORD)).rejects.toThrow(refused);
+    await expect(connect(mosquitto.port, 'pi-a', hostKey(PASSWORD, 'pi-b'))).rejects.toThrow(refused);
+    await expect(connect(mosquitto.port, 'pi-lost', hostKey(PASSWORD, 'pi-lost'))).rejects.toThrow(refused);
+    await expect(connect(mosquitto.port, 'ingestor', hostKey(PASSWORD, 'ingestor'))).rejects.toThrow(refused);
+  });
+});
+
+describe('mosquitto-config with client certificates', () => {
+  let dir: string;
+  let mosquitto: Server;
+  let pki: TestPki;
+  let tlsPort: number;
+  const clients: MqttClient[] = [];
+  const tlsConnect = (who: string | 'none') =>
+    new Promise<MqttClient>((resolve, reject) => {
+      const cert = who === 'none' ? {} : { cert: readFileSync(pki.client(who).cert), key: readFileSync(pki.client(who).key) };
+      const c = mqtt.connect(`mqtts://127.0.0.1:${tlsPort}`, { ca: readFileSync(pki.serverCa), ...cert, rejectUnauthorized: true, clientId: `t-cert-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0, protocolVersion: 4, connectTimeout: 5000 });
+      clients.push(c);
+      c.once('connect', () => resolve(c));
+      c.once('error', (err) => {
+        c.end(true);
+        reject(err);
+      });
+    });
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-mosq-cert-'));
+    pki = makeTestPki(dir, ['pi-a', 'ingestor']);
+    const port = await freePort();
+    tlsPort = await freePort();
+    const cfg = brokerConfig(port, path.join(dir, 'data'), { tls: { port: tlsPort, cert: pki.serverCert, key: pki.serverKey, ca: pki.fleetCa, requireClientCert: true } });
+    const result = writeMosquittoConfig(cfg, { outDir: path.join(dir, 'conf') });
+    if (process.getuid?.() === 0) appendFileSync(result.files.conf, 'user root\n');
+    mosquitto = await startMosquittoWithConf(dir, result.files.conf, port);
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await mosquitto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('admits a certificate as its CN without a password, keeps it to its own topics, and refuses a client without one', async () => {
+    const reader = await tlsConnect('ingestor');
+    const got = collect(reader);
+    await reader.subscribeAsync('machmon/#', { qos: 1 });
+    const a = await tlsConnect('pi-a');
+    // Denied publishes from a second connection: mosquitto may close a 3.1.1 client after one.
+    const forger = await tlsConnect('pi-a');
+    forger.publish('machmon/pi-b/cpu', 'forged', { qos: 1 });
+    await a.publishAsync('machmon/pi-a/status', 'cert', { qos: 1 });
+    for (let i = 0; i < 100 && !got.includes('machmon/pi-a/status cert'); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toContain('machmon/pi-a/status cert');
+    expect(got).not.toContain('machmon/pi-b/cpu forged');
+    await expect(tlsConnect('none')).rejects.toThrow();
   });
 });

@@ -14,6 +14,7 @@ import { freePort, startMachmonIngestor, startMosquittoWithConf, type Server } f
 import { expectStoredAsSent } from './helpers.js';
 
 const PASSWORD = 'shared-secret';
+const READER_PASSWORD = 'shared-reader-secret';
 const AGENTS = 20;
 const db = `t_scale_shared_${Math.random().toString(36).slice(2, 8)}`;
 let dir: string;
@@ -23,13 +24,13 @@ const ingestors: Child[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-shared-'));
   const port = await freePort();
-  const broker = loadConfig({ raw: { broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, allowedHosts: ['pi-*'], readers: ['ingestor'], dataDir: path.join(dir, 'data') } }, sections: ['broker'], env: {} }).broker!;
+  const broker = loadConfig({ raw: { broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['pi-*'], readers: ['ingestor'], dataDir: path.join(dir, 'data') } }, sections: ['broker'], env: {} }).broker!;
   const { files } = writeMosquittoConfig(broker, { outDir: path.join(dir, 'conf'), hosts: Array.from({ length: AGENTS }, (_, i) => hostnameOf('pi-', i)) });
   if (process.getuid?.() === 0) appendFileSync(files.conf, 'user root\n');
   mosquitto = await startMosquittoWithConf(dir, files.conf, port);
   for (const n of [1, 2]) {
     ingestors.push(
-      await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${port}`, password: PASSWORD, clientId: `machmon-ingestor-${n}`, sharedGroup: 'machmon', influx: { url: inject('influxUrl'), database: db }, flushIntervalMs: 200 }, `ingestor-${n}`),
+      await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${port}`, password: READER_PASSWORD, clientId: `machmon-ingestor-${n}`, sharedGroup: 'machmon', influx: { url: inject('influxUrl'), database: db }, flushIntervalMs: 200 }, `ingestor-${n}`),
     );
   }
 });

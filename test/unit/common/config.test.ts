@@ -16,9 +16,9 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('config', () => {
-  it("fills the defaults of the README's configuration reference", () => {
-    const c = load({ broker: { secretPassword: 's' }, agent: { password: 'p' }, ingestor: { password: 'p' } }, {}, ['broker', 'agent', 'ingestor']);
-    expect(c.broker).toMatchObject({ host: '0.0.0.0', port: 1883, allowedHosts: ['raspberrypi', 'pi-*'], readers: ['ingestor'], maxPayloadBytes: 262144, dataDir: './data/broker' });
+  it('fills the defaults of README "Configuration reference"', () => {
+    const c = load({ broker: { secretPassword: 's', readerPassword: 'r' }, agent: { password: 'p' }, ingestor: { password: 'p' } }, {}, ['broker', 'agent', 'ingestor']);
+    expect(c.broker).toMatchObject({ host: '0.0.0.0', port: 1883, allowedHosts: ['raspberrypi', 'pi-*'], readers: ['ingestor'], auth: 'fleetPassword', revokedHosts: [], maxPayloadBytes: 262144, dataDir: './data/broker' });
     expect(c.agent).toMatchObject({ brokerUrl: 'mqtt://127.0.0.1:1883', intervalMs: 10000, dataDir: './data/agent' });
     expect(c.agent!.metrics.process).toMatchObject({ intervalMs: 30000, top: 10 });
     expect(c.agent!.temperature).toMatchObject({ sysfsRoot: '/', sources: ['w1', 'thermal', 'gpio', 'mock'] });
@@ -29,17 +29,33 @@ describe('config', () => {
   });
 
   it.each([
-    [{ broker: { secretPassword: 's', port: 'x' } }, 'broker.port'],
-    [{ broker: { secretPassword: 's', port: 70000 } }, 'broker.port'],
+    [{ broker: { secretPassword: 's', readerPassword: 'r', port: 'x' } }, 'broker.port'],
+    [{ broker: { secretPassword: 's', readerPassword: 'r', port: 70000 } }, 'broker.port'],
     [{ broker: {} }, 'broker.secretPassword'],
     [{ broker: { secretPassword: '' } }, 'broker.secretPassword'],
-    [{ broker: { secretPassword: 's', colour: 'red' } }, 'broker.colour: unknown key'],
-    [{ broker: { secretPassword: 's', tls: { cert: 'c' } } }, 'broker.tls.key'],
-    [{ broker: { secretPassword: 's', allowedHosts: ['pi 1'] } }, 'broker.allowedHosts.0'],
-    [{ broker: { secretPassword: 's' }, logs: {} }, 'logs: unknown key'],
-    [{ broker: { secretPassword: 's' }, log: { level: 'loud' } }, 'log.level'],
+    [{ broker: { secretPassword: 's', readerPassword: 'r', colour: 'red' } }, 'broker.colour: unknown key'],
+    [{ broker: { secretPassword: 's', readerPassword: 'r', tls: { cert: 'c' } } }, 'broker.tls.key'],
+    [{ broker: { secretPassword: 's', readerPassword: 'r', allowedHosts: ['pi 1'] } }, 'broker.allowedHosts.0'],
+    [{ broker: { secretPassword: 's', readerPassword: 'r' }, logs: {} }, 'logs: unknown key'],
+    [{ broker: { secretPassword: 's', readerPassword: 'r' }, log: { level: 'loud' } }, 'log.level'],
   ])('names the bad key: %j', (raw, key) => {
     expect(errorOf(() => load(raw)).message).toContain(key);
+  });
+
+  it('readers have a password of their own: a config without one, or with the fleet password, names broker.readerPassword', () => {
+    const missing = errorOf(() => load({ broker: { secretPassword: 's' } })).message;
+    expect(missing).toMatch(/broker\.readerPassword: required: the password of broker\.readers, not the fleet password \(see README "Security model"\)/);
+    const same = errorOf(() => load({ broker: { secretPassword: 's', readerPassword: 's' } })).message;
+    expect(same).toContain('broker.readerPassword: must differ from broker.secretPassword');
+    const fromEnv = errorOf(() => load({}, { MACHMON_BROKER_SECRET_PASSWORD: 'x', MACHMON_BROKER_READER_PASSWORD: 'x' })).message;
+    expect(fromEnv).toContain('(from MACHMON_BROKER_READER_PASSWORD)');
+  });
+
+  it('auth mode and revoked hosts come from the file or MACHMON_* variables', () => {
+    const c = load({ broker: { secretPassword: 's', readerPassword: 'r' } }, { MACHMON_BROKER_AUTH: 'hostKeys', MACHMON_BROKER_REVOKED_HOSTS: 'pi-lost, pi-stolen' });
+    expect(c.broker).toMatchObject({ auth: 'hostKeys', revokedHosts: ['pi-lost', 'pi-stolen'] });
+    expect(errorOf(() => load({ broker: { secretPassword: 's', readerPassword: 'r', auth: 'keys' } })).message).toMatch(/broker\.auth: .*"fleetPassword"\|"hostKeys"\|"both"/);
+    expect(errorOf(() => load({ broker: { secretPassword: 's', readerPassword: 'r', revokedHosts: ['pi-*'] } })).message).toContain('broker.revokedHosts.0');
   });
 
   it('names the key of a missing required value in a section the command needs', () => {
@@ -58,12 +74,12 @@ describe('config', () => {
   });
 
   it('does not validate sections the command does not use', () => {
-    expect(load({ broker: { secretPassword: 's' }, agent: { nonsense: true } }).broker!.port).toBe(1883);
+    expect(load({ broker: { secretPassword: 's', readerPassword: 'r' }, agent: { nonsense: true } }).broker!.port).toBe(1883);
   });
 
   it('MACHMON_* variables override keys, typed by the schema', () => {
     const c = load(
-      { broker: { secretPassword: 'file' } },
+      { broker: { secretPassword: 'file', readerPassword: 'r' } },
       { MACHMON_BROKER_SECRET_PASSWORD: 'env pw', MACHMON_BROKER_PORT: '1884', MACHMON_BROKER_ALLOWED_HOSTS: 'a, pi-*', MACHMON_LOG_LEVEL: 'debug' },
     );
     expect(c.broker).toMatchObject({ secretPassword: 'env pw', port: 1884, allowedHosts: ['a', 'pi-*'] });
@@ -71,11 +87,11 @@ describe('config', () => {
   });
 
   it('a string variable keeps digits as text', () => {
-    expect(load({}, { MACHMON_BROKER_SECRET_PASSWORD: '12345' }).broker!.secretPassword).toBe('12345');
+    expect(load({}, { MACHMON_BROKER_SECRET_PASSWORD: '12345', MACHMON_BROKER_READER_PASSWORD: '678' }).broker!.secretPassword).toBe('12345');
   });
 
   it('a bad environment value names the variable', () => {
-    const err = errorOf(() => load({ broker: { secretPassword: 's' } }, { MACHMON_BROKER_PORT: 'eighty' }));
+    const err = errorOf(() => load({ broker: { secretPassword: 's', readerPassword: 'r' } }, { MACHMON_BROKER_PORT: 'eighty' }));
     expect(err.message).toMatch(/broker\.port: .*\(from MACHMON_BROKER_PORT\)/);
   });
 
