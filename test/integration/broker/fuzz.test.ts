@@ -253,7 +253,8 @@ it(`survives ${RUN_MS} ms of mutated MQTT on raw sockets while a real agent keep
     await publishing;
     // Every fuzz socket is closed by now; the broker may take a moment to see the last of them.
     let after = await ask<{ heap: number; connected: number; clients: number }>('heap');
-    for (let i = 0; i < 20 && after.clients !== 2; i++) {
+    // Up to 20 s: on a loaded machine the broker may still be working through the closes.
+    for (let i = 0; i < 80 && after.clients !== 2; i++) {
       await new Promise((res) => setTimeout(res, 250));
       after = await ask<{ heap: number; connected: number; clients: number }>('heap');
     }
