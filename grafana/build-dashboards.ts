@@ -1,5 +1,5 @@
-// Writes grafana/dashboards/*.json, the dashboards Grafana provisions: `npm run dashboards`
-// rewrites them, `npm run dashboards -- --check` exits 1 when they differ from this file.
+// Builds grafana/dashboards/*.json, the dashboards Grafana provisions: `npm run dashboards`
+// (grafana/build.ts) rewrites them, `npm run dashboards -- --check` exits 1 when they differ.
 //
 // The JSON files are committed (Grafana reads them as they are); this is where they are
 // edited, so ids stay unique, panels never overlap and every query follows the same
@@ -12,15 +12,11 @@
 //   reporting shows a gap, not an invented value;
 // - measurements, fields and tags are named by source and field (grafana/measurements.ts),
 //   never spelt as InfluxDB strings here.
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { GRAFANA_DIR, staleFiles } from './generated-files.js';
 import { field, measurement, tag, type FieldOf, type Source, type TagOf } from './measurements.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-// Also run compiled, from dist/grafana/: the JSON files stay beside the source.
-const REPO = path.resolve(HERE, path.basename(path.dirname(HERE)) === 'dist' ? '../..' : '..');
-export const DASHBOARD_DIR = path.join(REPO, 'grafana', 'dashboards');
+export const DASHBOARD_DIR = path.join(GRAFANA_DIR, 'dashboards');
 
 /** The data source provisioned by provisioning/datasources/machmon.yaml. */
 export const DATASOURCE = { type: 'influxdb', uid: 'machmon-influxdb' } as const;
@@ -767,31 +763,4 @@ export function dashboardFiles(): [file: string, text: string][] {
 }
 
 /** Files of `dir` that differ from what this builder writes (missing ones included). */
-export function staleDashboards(dir = DASHBOARD_DIR): string[] {
-  return dashboardFiles()
-    .filter(([file, text]) => {
-      try {
-        return readFileSync(path.join(dir, file), 'utf8') !== text;
-      } catch {
-        return true;
-      }
-    })
-    .map(([file]) => file);
-}
-
-function main(): void {
-  const stale = staleDashboards();
-  const shown = (file: string) => path.relative(process.cwd(), path.join(DASHBOARD_DIR, file));
-  if (process.argv.includes('--check')) {
-    for (const file of stale) console.error(`${shown(file)} differs from grafana/build-dashboards.ts: run npm run dashboards`);
-    if (stale.length) process.exit(1);
-    return;
-  }
-  for (const [file, text] of dashboardFiles()) {
-    if (!stale.includes(file)) continue;
-    writeFileSync(path.join(DASHBOARD_DIR, file), text);
-    console.log(`wrote ${shown(file)}`);
-  }
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+export const staleDashboards = (dir = DASHBOARD_DIR): string[] => staleFiles(dir, dashboardFiles());

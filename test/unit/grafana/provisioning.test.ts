@@ -21,7 +21,7 @@ const CONTAINER_PROVISIONING = '/etc/grafana/provisioning';
 
 describe('grafana provisioning', () => {
   it('has exactly the provisioning files Grafana reads', () => {
-    expect(readdirSync(path.join(GRAFANA_DIR, 'provisioning')).sort()).toEqual(['dashboards', 'datasources']);
+    expect(readdirSync(path.join(GRAFANA_DIR, 'provisioning')).sort()).toEqual(['alerting', 'dashboards', 'datasources']);
     expect(readdirSync(path.join(GRAFANA_DIR, 'provisioning/datasources'))).toEqual(['machmon.yaml']);
     expect(readdirSync(path.join(GRAFANA_DIR, 'provisioning/dashboards'))).toEqual(['machmon.yaml']);
   });
