@@ -37,6 +37,7 @@ import { waitFor } from '../../../testkit/wait.js';
 const influxUrl = inject('influxUrl');
 const db = `t_alerts_${randomBytes(4).toString('hex')}`;
 const PASSWORD = 'alerts-test-fleet-password';
+const READER_PASSWORD = 'alerts-test-reader-password';
 /** Reads this machine, its temperature from hot-85c. */
 const HOT = 'al-hot';
 /** A healthy Raspberry Pi: the pi4 tree (get_throttled 0, 62.3 °C). */
@@ -113,8 +114,8 @@ beforeAll(async () => {
   });
   const server = loadConfig({
     raw: {
-      broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, allowedHosts: ['al-*'], readers: ['ingestor'], dataDir: path.join(tmp, 'broker') },
-      ingestor: { brokerUrl, password: PASSWORD, influx: { url: influxUrl, database: db }, flushIntervalMs: 200, statsIntervalMs: 1000, dataDir: path.join(tmp, 'ingestor') },
+      broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['al-*'], readers: ['ingestor'], dataDir: path.join(tmp, 'broker') },
+      ingestor: { brokerUrl, password: READER_PASSWORD, influx: { url: influxUrl, database: db }, flushIntervalMs: 200, statsIntervalMs: 1000, dataDir: path.join(tmp, 'ingestor') },
     },
     sections: ['broker', 'ingestor'],
     env: {},
