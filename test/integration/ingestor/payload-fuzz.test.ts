@@ -20,7 +20,9 @@ import { ingestorConfig } from '../../../testkit/configs.js';
 import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { waitFor } from '../../../testkit/wait.js';
 
-const SEED = Number(process.env.MACHMON_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// A fixed default seed keeps npm test deterministic; MACHMON_FUZZ_SEED=random explores new inputs.
+// Open: under vitest, seed 1580262743 makes ioRatio case 25 take ~30 s in route() (13 ms alone).
+const SEED = process.env.MACHMON_FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.MACHMON_FUZZ_SEED ?? 20261201);
 const CASES_PER_GROUP = 300;
 const INJECTION = 'x\nCpu,hostname=other userPercentage=99';
 
