@@ -6,6 +6,7 @@ import { ConfigError } from '../common/errors.js';
 import { loadConfig, readConfigFile, type Config, type Section } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { runUntilSignal, type Service } from '../common/service.js';
+import type { UpConfig } from './up.js';
 
 interface Command {
   summary: string;
@@ -36,10 +37,12 @@ export const COMMANDS: Record<string, Command> = {
   },
   up: {
     summary: 'broker + ingestor + a local agent in one process',
-    sections: ['broker', 'ingestor', 'agent'],
+    sections: ['broker', 'ingestor', 'agent', 'influxd'],
     help:
       'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
-      'generated fleet password; agent and ingestor passwords default to broker.secretPassword.',
+      'generated fleet password; agent and ingestor passwords default to broker.secretPassword.\n' +
+      'Without ingestor.influx.url and with nothing answering at 127.0.0.1:<influxd.port> it runs Debian\'s\n' +
+      'influxd itself (data in influxd.dataDir, stopped with up).',
   },
   'mosquitto-config': {
     summary: "write mosquitto.conf, a password file and an ACL from the broker section",
@@ -93,7 +96,7 @@ async function startServices(command: string, config: Config, log: Logger): Prom
     }
     case 'up': {
       const { startUp } = await import('./up.js');
-      return startUp(config, log);
+      return startUp(config as UpConfig, log);
     }
     default:
       throw new Error(`no services for ${command}`);
@@ -147,9 +150,12 @@ export async function run(argv: readonly string[]): Promise<number> {
 
   const log = createLogger(config.log);
   let services: Service[];
+  const early = deferSignals(log);
   try {
     services = await startServices(args.command, config, log);
+    early.release();
   } catch (err) {
+    early.release();
     if (err instanceof ConfigError) {
       console.error(`machmon ${args.command}: ${err.message}`);
       return 2;
@@ -157,5 +163,34 @@ export async function run(argv: readonly string[]): Promise<number> {
     log.fatal({ err }, `${args.command} failed to start`);
     return 1;
   }
+  if (early.signal) {
+    log.info({ signal: early.signal }, 'stopping');
+    const results = await Promise.allSettled(services.map((s) => s.stop()));
+    return results.some((r) => r.status === 'rejected') ? 1 : 0;
+  }
   return runUntilSignal(services, log);
+}
+
+/**
+ * A SIGINT/SIGTERM while the services start is kept and acted on once they are up, so that
+ * what was started (a child influxd, say) is stopped, not orphaned; a second one exits at once.
+ */
+function deferSignals(log: Logger): { readonly signal: string | undefined; release(): void } {
+  const state = { signal: undefined as string | undefined };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (state.signal) process.exit(130);
+    state.signal = sig;
+    log.info({ signal: sig }, 'stopping once started (again to exit now)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    get signal() {
+      return state.signal;
+    },
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, readConfigFile, type Config } from '../common/config.js';
+import type { JsonObject } from '../common/config-loader.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
 
@@ -14,7 +15,7 @@ export const DEFAULT_UP_CONFIG = './data/machmon.json';
  * first run with a generated fleet password, which it prints once with the line to watch
  * the fleet. Agent and ingestor passwords default to the broker's secretPassword.
  */
-export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): UpConfig {
   const configFile = file ?? DEFAULT_UP_CONFIG;
   if (!file && !existsSync(configFile)) createFirstRunConfig(configFile, env);
   const raw = readConfigFile(configFile);
@@ -24,8 +25,27 @@ export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = 
   const local = `mqtt://127.0.0.1:${port}`;
   const shared: Record<string, string> = { brokerUrl: local };
   if (typeof password === 'string') shared.password = password;
-  const fallbacks = { agent: { ...shared }, ingestor: { ...shared } };
-  return loadConfig({ raw, source: configFile, sections: ['broker', 'ingestor', 'agent'], env, fallbacks });
+  const influx = influxFallback(raw, env);
+  const fallbacks = { agent: { ...shared }, ingestor: { ...shared, influx: influx.fallback } };
+  const config = loadConfig({ raw, source: configFile, sections: ['broker', 'ingestor', 'agent', 'influxd'], env, fallbacks });
+  return { ...config, influxUrlConfigured: influx.configured };
+}
+
+/** The config of `up`, and whether the user named an InfluxDB (then `up` never starts its own). */
+export interface UpConfig extends Config {
+  readonly influxUrlConfigured: boolean;
+}
+
+/**
+ * ingestor.influx.url, when neither the file nor the environment sets it, is the address of
+ * the InfluxDB `up` would run itself: http://127.0.0.1:<influxd.port> (8086 by default).
+ */
+function influxFallback(raw: JsonObject, env: NodeJS.ProcessEnv): { configured: boolean; fallback: JsonObject } {
+  const influx = ((raw.ingestor ?? {}) as JsonObject).influx as JsonObject | undefined;
+  const configured = env.MACHMON_INGESTOR_INFLUX_URL !== undefined || influx?.url !== undefined;
+  const port = Number(env.MACHMON_INFLUXD_PORT ?? ((raw.influxd ?? {}) as JsonObject).port ?? 8086);
+  // A bad port is reported by the schema (influxd.port); the fallback only has to be a URL.
+  return { configured, fallback: configured || !Number.isInteger(port) ? {} : { url: `http://127.0.0.1:${port}` } };
 }
 
 function createFirstRunConfig(file: string, env: NodeJS.ProcessEnv) {
@@ -53,12 +73,19 @@ function createFirstRunConfig(file: string, env: NodeJS.ProcessEnv) {
   );
 }
 
-export async function startUp(config: Config, log: Logger): Promise<Service[]> {
+export async function startUp(config: UpConfig, log: Logger): Promise<Service[]> {
   const { startBroker } = await import('../broker/server.js');
   const { startIngestor } = await import('../ingestor/ingestor.js');
   const { startAgent } = await import('../agent/runtime/agent.js');
+  const { prepareInflux } = await import('./influxd.js');
   const started: Service[] = [];
   try {
+    // First, so that the ingestor's first write finds it; stopped last, after the ingestor's last write.
+    const influxd = await prepareInflux(
+      { influxd: config.influxd!, url: config.ingestor!.influx.url, urlConfigured: config.influxUrlConfigured, apiVersion: config.ingestor!.influx.apiVersion },
+      log,
+    );
+    if (influxd) started.push(influxd);
     started.push(await startBroker(config.broker!, log));
     started.push(await startIngestor(config.ingestor!, log));
     started.push(await startAgent(config.agent!, log));
