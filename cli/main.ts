@@ -51,6 +51,15 @@ export const COMMANDS: Record<string, Command> = {
       'Options: --out <dir> (default ./mosquitto), --hosts a,b,... (hostnames behind the globs of\n' +
       'broker.allowedHosts: a password file needs explicit names). Run mosquitto -c <dir>/mosquitto.conf.',
   },
+  top: {
+    summary: 'the fleet live in the terminal: one line per host, from the broker',
+    sections: [],
+    help:
+      'Options: --url <mqtt://host:port> --user <reader> --password <pw> (default: the reader login of\n' +
+      '--config or ./data/machmon.json: broker.readers[0], the fleet password, 127.0.0.1:broker.port),\n' +
+      '--once (print one table and exit), --json (one JSON object per host and exit).\n' +
+      'Keys: h host, c CPU, t temperature, a age (again: reverse), q quit.',
+  },
   decode: {
     summary: "turn `mosquitto_sub -F '%t %x'` lines on stdin into JSON",
     sections: [],
@@ -64,7 +73,22 @@ function usage(): string {
   return `Usage: machmon <command> [--config <file.json>]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON}`;
 }
 
-interface Args { command?: string; config?: string; out?: string; hosts?: string; help: boolean; error?: string }
+interface Args {
+  command?: string;
+  config?: string;
+  out?: string;
+  hosts?: string;
+  url?: string;
+  user?: string;
+  password?: string;
+  once: boolean;
+  json: boolean;
+  help: boolean;
+  error?: string;
+}
+
+/** Options that only some commands take; given to another they are an error, not ignored. */
+const ONLY_FOR: Record<string, string> = { out: 'mosquitto-config', hosts: 'mosquitto-config', url: 'top', user: 'top', password: 'top', once: 'top', json: 'top' };
 
 export function parseArgs(argv: readonly string[]): Args {
   const parsed = parseCommandLine(argv, {
@@ -72,11 +96,29 @@ export function parseArgs(argv: readonly string[]): Args {
     config: { type: 'string', short: 'c' },
     out: { type: 'string' },
     hosts: { type: 'string' },
+    url: { type: 'string' },
+    user: { type: 'string' },
+    password: { type: 'string' },
+    once: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
-  if ('error' in parsed) return { help: false, error: parsed.error };
+  if ('error' in parsed) return { help: false, once: false, json: false, error: parsed.error };
   const { values, positionals } = parsed;
-  const args: Args = { command: positionals[0], config: values.config, out: values.out, hosts: values.hosts, help: values.help ?? false };
+  const args: Args = {
+    command: positionals[0],
+    config: values.config,
+    out: values.out,
+    hosts: values.hosts,
+    url: values.url,
+    user: values.user,
+    password: values.password,
+    once: values.once ?? false,
+    json: values.json ?? false,
+    help: values.help ?? false,
+  };
   if (positionals.length > 1) args.error = `unexpected argument ${positionals[1]}`;
+  const misplaced = Object.keys(ONLY_FOR).find((o) => values[o as keyof typeof values] !== undefined && ONLY_FOR[o] !== args.command);
+  if (misplaced && args.command && !args.error) args.error = `--${misplaced} is an option of machmon ${ONLY_FOR[misplaced]}, not of ${args.command}`;
   return args;
 }
 
@@ -117,6 +159,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (!command) {
     console.error(`machmon: unknown command "${args.command}"\n\n${usage()}`);
     return 2;
+  }
+  if (args.command === 'top') {
+    const { runTop } = await import('./top.js');
+    return runTop({ config: args.config, url: args.url, user: args.user, password: args.password, once: args.once, json: args.json });
   }
   if (args.command === 'decode') {
     const { runDecode } = await import('./decode.js');
