@@ -70,6 +70,8 @@ export class Fleet {
     if (parsed.kind === 'confirm') return undefined;
     const h = this.state(parsed.host, nowMs);
     if (parsed.kind === 'status') {
+      // An empty retained message clears a retained status: nothing to show.
+      if (payload.length === 0) return undefined;
       const text = Buffer.from(payload).toString('utf8').trim();
       if (text !== 'online' && text !== 'offline') return `${topic}: status "${text.slice(0, 40)}" is neither online nor offline`;
       const online = text === 'online';
