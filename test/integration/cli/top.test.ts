@@ -158,8 +158,16 @@ describe('machmon top --once and --json', () => {
     expect(once.code, once.stderr).toBe(0);
     const t = table(once.stdout);
     expect([...t.entries()].map(([h, cols]) => [h, cols[COL.state] === 'online'] as const).sort()).toEqual(await hostsInInflux());
-    const recent = await influxRows(influxUrl, db, `SELECT "idlePercentage" FROM "Monthly"."Cpu" WHERE hostname = '${A}' ORDER BY time DESC LIMIT 5`);
-    expect(recent.map((r) => (100 - Number(r.idlePercentage)).toFixed(1))).toContain(t.get(A)![COL.cpu]);
+    // The shown CPU is one of the last readings InfluxDB stored (the newest may still be on its way).
+    const shown = t.get(A)![COL.cpu];
+    let recent: string[] = [];
+    await waitFor(`CPU ${shown} of ${A} among the last stored`, async () => {
+      const rows = await influxRows(influxUrl, db, `SELECT "idlePercentage" FROM "Monthly"."Cpu" WHERE hostname = '${A}' ORDER BY time DESC LIMIT 5`);
+      recent = rows.map((r) => (100 - Number(r.idlePercentage)).toFixed(1));
+      return recent.includes(shown!);
+    }, 10_000, 200).catch((err: Error) => {
+      throw new Error(`${err.message}: stored ${recent.join(', ')}`);
+    });
   }, 60_000);
 
   it('a wrong password or no config is a clear error, not a hang', async () => {
