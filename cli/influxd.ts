@@ -92,20 +92,26 @@ export interface InfluxPlan {
 
 /**
  * Decides which InfluxDB `up` uses and starts its own when that is the one. Resolves with
- * the running influxd, or undefined when another is used (or none is installed: then the
+ * how it was chosen, and the running influxd when it is its own (none installed: the
  * ingestor waits and says so). Throws InfluxdError when something other than InfluxDB
  * holds the port or influxd does not start.
  */
-export async function prepareInflux(plan: InfluxPlan, log: Logger, binaries: readonly string[] = INFLUXD_PATHS): Promise<OwnInfluxd | undefined> {
+export interface InfluxChoice {
+  /** own: started here; configured: ingestor.influx.url; running: found answering; missing: none, and influxd not installed. */
+  how: 'own' | 'configured' | 'running' | 'missing';
+  influxd?: OwnInfluxd;
+}
+
+export async function prepareInflux(plan: InfluxPlan, log: Logger, binaries: readonly string[] = INFLUXD_PATHS): Promise<InfluxChoice> {
   const ilog = log.child({ component: 'influxd' });
   if (plan.urlConfigured || plan.influxd.start === 'never' || plan.apiVersion !== 1) {
     ilog.info({ url: plan.url }, 'using the configured InfluxDB');
-    return undefined;
+    return { how: 'configured' };
   }
   const found = await probeInflux(plan.url);
   if (found.kind === 'influxdb') {
     ilog.info({ url: plan.url, version: found.version }, 'using the InfluxDB already running');
-    return undefined;
+    return { how: 'running' };
   }
   if (found.kind === 'other') {
     throw new InfluxdError(
@@ -116,9 +122,9 @@ export async function prepareInflux(plan: InfluxPlan, log: Logger, binaries: rea
   const bin = findInfluxd(binaries);
   if (!bin) {
     ilog.warn({ url: plan.url, install: INSTALL_HINT }, `no InfluxDB: install it (${INSTALL_HINT}) and start machmon up again, which then runs its own; readings wait in the agents' outboxes until then`);
-    return undefined;
+    return { how: 'missing' };
   }
-  return startOwnInfluxd(bin, plan.influxd, ilog);
+  return { how: 'own', influxd: await startOwnInfluxd(bin, plan.influxd, ilog) };
 }
 
 function readPid(file: string): number | undefined {

@@ -138,7 +138,7 @@ async function startServices(command: string, config: Config, log: Logger): Prom
     }
     case 'up': {
       const { startUp } = await import('./up.js');
-      return startUp(config as UpConfig, log);
+      return startUp(config as UpConfig, log, upOnTerminal() ? process.stdout : undefined);
     }
     default:
       throw new Error(`no services for ${command}`);
@@ -194,7 +194,15 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const log = createLogger(config.log);
+  let log: Logger;
+  if (args.command === 'up' && upOnTerminal()) {
+    // The terminal gets a few lines and a status line; the full JSON log goes to log.file.
+    const { upLogConfig } = await import('./up-screen.js');
+    config = { ...config, log: upLogConfig(config.log, true) } as UpConfig;
+    log = createLogger(config.log, 'machmon', { terminal: 'error' });
+  } else {
+    log = createLogger(config.log);
+  }
   let services: Service[];
   const early = deferSignals(log);
   try {
@@ -216,6 +224,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   return runUntilSignal(services, log);
 }
+
+/** `machmon up` on a terminal shows a screen a person reads; off one (systemd, CI, a pipe) it logs as the other commands. */
+const upOnTerminal = () => !!process.stdout.isTTY;
 
 /**
  * A SIGINT/SIGTERM while the services start is kept and acted on once they are up, so that

@@ -2,13 +2,11 @@
 // (README "Watching the fleet: machmon top"). Status and readings of machmon/+/+ at QoS 0 on a
 // clean session of its own, so it takes nothing from the ingestor. --once prints one table,
 // --json one JSON object per host, and both exit.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import mqtt, { type MqttClient } from 'mqtt';
 import { loadConfig, readConfigFile } from '../common/config.js';
 import { ConfigError } from '../common/errors.js';
-import { INGEST_SUBSCRIPTION } from '../common/topics.js';
-import { Fleet, SORT_KEYS, sortRows, type SortKey } from './top-model.js';
+import { brokerReaderLogin, watch, type ReaderLogin } from './fleet-watch.js';
+import { SORT_KEYS, sortRows, type SortKey } from './top-model.js';
 import { renderScreen, renderTable } from './top-render.js';
 import { DEFAULT_UP_CONFIG } from './up.js';
 
@@ -19,12 +17,6 @@ export interface TopOptions {
   password?: string;
   once: boolean;
   json: boolean;
-}
-
-export interface ReaderLogin {
-  url: string;
-  username: string;
-  password: string;
 }
 
 /**
@@ -41,60 +33,8 @@ export function readerLogin(opts: TopOptions, env: NodeJS.ProcessEnv = process.e
     throw new ConfigError(`no ${file} here to read the reader login from: run top where \`machmon up\` runs, or give --config <file.json>, or --url, --user and --password`);
   }
   const broker = loadConfig({ raw: readConfigFile(file), source: file, sections: ['broker'], env }).broker!;
-  const username = opts.user ?? broker.readers[0];
-  if (!username) throw new ConfigError(`broker.readers in ${file} is empty: no user may read the fleet; give --user`);
-  return { url: opts.url ?? `mqtt://127.0.0.1:${broker.port}`, username, password: broker.secretPassword };
-}
-
-interface Watch {
-  client: MqttClient;
-  fleet: Fleet;
-  /** "connecting", "connected", or what went wrong. */
-  state: { text: string; fatal?: string; bad: number };
-}
-
-function watch(login: ReaderLogin, onChange: () => void): Watch {
-  const fleet = new Fleet();
-  const state: Watch['state'] = { text: 'connecting', bad: 0 };
-  const client = mqtt.connect(login.url, {
-    clientId: `machmon-top-${randomBytes(4).toString('hex')}`,
-    username: login.username,
-    password: login.password,
-    clean: true,
-    protocolVersion: 4,
-    reconnectPeriod: 2_000,
-    connectTimeout: 5_000,
-  });
-  client.on('connect', () => {
-    state.text = 'connected';
-    client.subscribe(INGEST_SUBSCRIPTION, { qos: 0 }, (err, granted) => {
-      if (err || granted?.some((g) => g.qos === 128)) {
-        state.fatal = `the broker refused ${login.username} the subscription ${INGEST_SUBSCRIPTION}: only broker.readers may read the fleet`;
-        state.text = state.fatal;
-      }
-      onChange();
-    });
-    onChange();
-  });
-  client.on('error', (err) => {
-    state.text = err.message;
-    // Wrong login: retrying does not help.
-    if ((err as { code?: number }).code === 4 || (err as { code?: number }).code === 5) state.fatal = `${login.url} refused the login of ${login.username}: ${err.message}`;
-    onChange();
-  });
-  client.on('offline', () => {
-    if (state.text === 'connected') state.text = 'disconnected, reconnecting';
-    onChange();
-  });
-  client.on('message', (topic, payload, packet) => {
-    const problem = fleet.take(topic, payload, Date.now(), packet.retain);
-    if (problem) {
-      state.bad++;
-      state.text = `connected; ${state.bad} unreadable messages, last: ${problem.slice(0, 120)}`;
-    }
-    onChange();
-  });
-  return { client, fleet, state };
+  const login = brokerReaderLogin(broker, file);
+  return { url: opts.url ?? login.url, username: opts.user ?? login.username, password: login.password };
 }
 
 /** How long --once and --json wait for every online host's CPU, memory and disk. */

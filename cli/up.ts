@@ -7,6 +7,8 @@ import { loadConfig, readConfigFile, type Config } from '../common/config.js';
 import type { JsonObject } from '../common/config-loader.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
+import type { IngestorStats } from '../ingestor/stats.js';
+import type { InfluxChoice } from './influxd.js';
 
 export const DEFAULT_UP_CONFIG = './data/machmon.json';
 
@@ -73,7 +75,11 @@ function createFirstRunConfig(file: string, env: NodeJS.ProcessEnv) {
   );
 }
 
-export async function startUp(config: UpConfig, log: Logger): Promise<Service[]> {
+/**
+ * Starts InfluxDB (when it is up's own), broker, ingestor and agent. With `screen` (a
+ * terminal) it then prints where things are and a status line every few seconds.
+ */
+export async function startUp(config: UpConfig, log: Logger, screen?: NodeJS.WritableStream): Promise<Service[]> {
   const { startBroker } = await import('../broker/server.js');
   const { startIngestor } = await import('../ingestor/ingestor.js');
   const { startAgent } = await import('../agent/runtime/agent.js');
@@ -81,18 +87,28 @@ export async function startUp(config: UpConfig, log: Logger): Promise<Service[]>
   const started: Service[] = [];
   try {
     // First, so that the ingestor's first write finds it; stopped last, after the ingestor's last write.
-    const influxd = await prepareInflux(
+    const influx = await prepareInflux(
       { influxd: config.influxd!, url: config.ingestor!.influx.url, urlConfigured: config.influxUrlConfigured, apiVersion: config.ingestor!.influx.apiVersion },
       log,
     );
-    if (influxd) started.push(influxd);
+    if (influx.influxd) started.push(influx.influxd);
     started.push(await startBroker(config.broker!, log));
-    started.push(await startIngestor(config.ingestor!, log));
+    const ingestor = await startIngestor(config.ingestor!, log);
+    started.push(ingestor);
     started.push(await startAgent(config.agent!, log));
+    if (screen) started.push(await startScreen(config, influx, ingestor.stats, screen));
   } catch (err) {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     throw err;
   }
   // Stop in reverse order: the agent first, the broker last.
   return [{ stop: async () => { for (const s of [...started].reverse()) await s.stop(); } }];
+}
+
+async function startScreen(config: UpConfig, influx: InfluxChoice, stats: IngestorStats, screen: NodeJS.WritableStream): Promise<Service> {
+  const { introLines, startStatusLine } = await import('./up-screen.js');
+  const { brokerReaderLogin } = await import('./fleet-watch.js');
+  const intro = introLines({ broker: config.broker!, influxUrl: config.ingestor!.influx.url, influx, influxd: config.influxd!, logFile: config.log.file ?? '', agentHost: config.agent!.hostname });
+  screen.write(`${intro.join('\n')}\n`);
+  return startStatusLine({ stats, login: brokerReaderLogin(config.broker!), out: screen });
 }

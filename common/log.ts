@@ -19,9 +19,18 @@ function loadPretty(): typeof PinoPretty {
   return mod.default ?? mod;
 }
 
-/** JSON lines to the configured file or stdout; human-readable when stdout is a terminal. */
-export function createLogger(cfg: LogConfig, name = 'machmon'): Logger {
+/**
+ * JSON lines to the configured file or stdout; human-readable when stdout is a terminal.
+ * With a file and `terminal`, lines of that level and above also go to the terminal, readable
+ * (`machmon up` on a terminal: its errors on screen, everything in the file).
+ */
+export function createLogger(cfg: LogConfig, name = 'machmon', opts: { terminal?: pino.Level } = {}): Logger {
   const options: pino.LoggerOptions = { name, level: cfg.level, redact: { paths: REDACT, censor: '[redacted]' } };
+  if (cfg.file && opts.terminal) {
+    const file = pino.destination({ dest: cfg.file, mkdir: true, sync: false });
+    const screen = loadPretty()({ colorize: true, sync: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' });
+    return pino(options, pino.multistream([{ level: cfg.level, stream: file }, { level: opts.terminal, stream: screen }]));
+  }
   if (cfg.file) return pino(options, pino.destination({ dest: cfg.file, mkdir: true, sync: false }));
   if (process.stdout.isTTY) return pino(options, loadPretty()({ colorize: true, sync: true }));
   return pino(options);

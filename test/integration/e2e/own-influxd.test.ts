@@ -72,7 +72,8 @@ async function everyGroupStored(url: string, db: string, out: { text: string }) 
       missing = expected.filter((_, i) => !found[i]).map((m) => m.measurement);
       return missing.length === 0;
     },
-    30_000,
+    // One interval plus the start of everything, on two shared cores (as e2e/up.test.ts).
+    40_000,
     250,
   ).catch((err: Error) => {
     throw new Error(`${err.message}: missing ${missing.join(', ')}\n--- machmon up output ---\n${out.text.slice(-4000)}`);
