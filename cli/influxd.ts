@@ -108,6 +108,9 @@ export async function prepareInflux(plan: InfluxPlan, log: Logger, binaries: rea
     ilog.info({ url: plan.url }, 'using the configured InfluxDB');
     return { how: 'configured' };
   }
+  // Our own influxd, left running by an `up` that was killed, answers like a foreign one: stop it first.
+  const dir = path.resolve(plan.influxd.dataDir);
+  await stopLeftover(path.join(dir, 'influxd.pid'), path.join(dir, 'influxdb.conf'), ilog);
   const found = await probeInflux(plan.url);
   if (found.kind === 'influxdb') {
     ilog.info({ url: plan.url, version: found.version }, 'using the InfluxDB already running');
@@ -178,7 +181,6 @@ export async function startOwnInfluxd(bin: string, cfg: InfluxdConfig, log: Logg
   mkdirSync(dir, { recursive: true });
   mkdirSync(path.dirname(logFile), { recursive: true });
   writeFileSync(conf, influxdConf(dir, cfg.port));
-  await stopLeftover(pidFile, conf, log);
 
   let child: ChildProcess | undefined;
   let stopping = false;

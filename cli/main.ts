@@ -207,7 +207,6 @@ export async function run(argv: readonly string[]): Promise<number> {
   const early = deferSignals(log);
   try {
     services = await startServices(args.command, config, log);
-    early.release();
   } catch (err) {
     early.release();
     if (err instanceof ConfigError) {
@@ -218,11 +217,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (early.signal) {
+    early.release();
     log.info({ signal: early.signal }, 'stopping');
     const results = await Promise.allSettled(services.map((s) => s.stop()));
     return results.some((r) => r.status === 'rejected') ? 1 : 0;
   }
-  return runUntilSignal(services, log);
+  // runUntilSignal listens before the early listeners go: with none in between, Node would
+  // close its signal watcher and a signal arriving just then would be lost.
+  const running = runUntilSignal(services, log);
+  early.release();
+  return running;
 }
 
 /** `machmon up` on a terminal shows a screen a person reads; off one (systemd, CI, a pipe) it logs as the other commands. */

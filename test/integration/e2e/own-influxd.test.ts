@@ -113,9 +113,40 @@ describe('machmon up brings its own InfluxDB', () => {
     await second.said('started its own InfluxDB');
     expect(await influxRows(url, 'metrics', firstPoint), 'the first run\'s first point is still there').toEqual([before]);
     second.child.kill('SIGTERM');
-    expect(await exited(second.child, 20_000)).toBe(0);
+    expect(await exited(second.child, 20_000).catch((err: Error) => `${err.message}\n${second.out.text.slice(-3000)}`)).toBe(0);
     expect(processesMentioning(cwd)).toEqual([]);
   }, 150_000);
+
+  it('restarts its influxd when it crashes, and stops one a killed up left behind before starting its own', async () => {
+    const cwd = freshCwd();
+    const influxPort = await freePort();
+    const env = { MACHMON_BROKER_PORT: String(await freePort()), MACHMON_INFLUXD_PORT: String(influxPort), MACHMON_AGENT_INTERVAL_MS: '1000' };
+    const url = `http://127.0.0.1:${influxPort}`;
+    const first = startUp(cwd, env);
+    await first.said('collectors started');
+    const [crashed] = processesMentioning(cwd);
+    process.kill(crashed!, 'SIGKILL');
+    await first.said('influxd running again', 30_000);
+    const [restarted] = processesMentioning(cwd);
+    expect(restarted).not.toBe(crashed);
+    // Readings taken after the crash are stored.
+    const afterCrash = Date.now();
+    await waitFor('a Cpu point after the restart', async () => (await influxRows(url, 'metrics', `SELECT * FROM "Monthly"."Cpu" WHERE time > ${afterCrash}ms`).catch(() => [])).length > 0, 30_000, 250);
+
+    // up killed outright: its influxd (own process group) survives; the next up stops it first.
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    expect(processesMentioning(cwd)).toEqual([restarted]);
+    const second = startUp(cwd, env);
+    await second.said('started its own InfluxDB');
+    expect(second.out.text).toContain('stopping the influxd a previous machmon up left running');
+    const now = processesMentioning(cwd);
+    expect(now).toHaveLength(1);
+    expect(now[0]).not.toBe(restarted);
+    second.child.kill('SIGTERM');
+    expect(await exited(second.child, 20_000)).toBe(0);
+    expect(processesMentioning(cwd)).toEqual([]);
+  }, 120_000);
 
   it('uses an InfluxDB that already answers at the address and starts none', async () => {
     const cwd = freshCwd();
