@@ -36,7 +36,7 @@ export const COMMANDS: Record<string, Command> = {
     help: 'Reads the "ingestor" and "log" sections. Subscribes machmon/+/+ with a persistent session.',
   },
   up: {
-    summary: 'broker + ingestor + a local agent in one process',
+    summary: 'broker + ingestor + a local agent in one process (+ its own InfluxDB when none is there)',
     sections: ['broker', 'ingestor', 'agent', 'influxd'],
     help:
       'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
