@@ -6,6 +6,7 @@ import { ConfigError } from '../common/errors.js';
 import { loadConfig, readConfigFile, type Config, type Section } from '../common/config.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { runUntilSignal, type Service } from '../common/service.js';
+import type { UpConfig } from './up.js';
 
 interface Command {
   summary: string;
@@ -14,7 +15,7 @@ interface Command {
 }
 
 const COMMON = `Options:
-  --config <file.json>  configuration file (README "Configuration reference"); MACHMON_* variables override keys,
+  --config <file.json>  configuration file (keys: README "Configuration reference"); MACHMON_* variables override keys,
                         e.g. MACHMON_BROKER_PORT=1884, MACHMON_AGENT_PASSWORD=...
   --help                this text`;
 
@@ -22,19 +23,7 @@ export const COMMANDS: Record<string, Command> = {
   broker: {
     summary: 'run the MQTT broker (Aedes) that admits only allowed hosts',
     sections: ['broker'],
-    help:
-      'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).\n' +
-      'SIGHUP (systemctl reload machmon-broker) re-reads the config: secretPassword, readerPassword, auth,\n' +
-      'allowedHosts, readers and revokedHosts take effect at once, and connected clients they no longer\n' +
-      'admit are disconnected. A config that does not validate is refused and the running one kept.',
-  },
-  'host-key': {
-    summary: "print a host's own password, derived from the fleet password",
-    sections: ['broker'],
-    help:
-      'Usage: machmon host-key <hostname>... Reads the "broker" section. A host key opens the login of that\n' +
-      'one host only (broker.auth "hostKeys" or "both"); give it to the Pi as its agent.password\n' +
-      '(install.sh --password, or the boot partition\'s machmon.json). With several names, one "name key" line each.',
+    help: 'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).',
   },
   agent: {
     summary: "sample this machine's health and publish it",
@@ -47,13 +36,23 @@ export const COMMANDS: Record<string, Command> = {
     help: 'Reads the "ingestor" and "log" sections. Subscribes machmon/+/+ with a persistent session.',
   },
   up: {
-    summary: 'broker + ingestor + a local agent in one process',
-    sections: ['broker', 'ingestor', 'agent'],
+    summary: 'broker + ingestor + a local agent in one process (+ its own InfluxDB when none is there)',
+    sections: ['broker', 'ingestor', 'agent', 'influxd'],
     help:
       'Reads every section. Without --config it uses ./data/machmon.json, created on first run with a\n' +
       'generated fleet password and reader password (added to an older file that has none). The agent\'s\n' +
       'password defaults to broker.secretPassword (its host key with broker.auth "hostKeys"), the\n' +
-      'ingestor\'s to broker.readerPassword. SIGHUP re-reads the broker\'s login rules, as for `machmon broker`.',
+      'ingestor\'s to broker.readerPassword. SIGHUP re-reads the broker\'s login rules, as for `machmon broker`.\n' +
+      'Without ingestor.influx.url and with nothing answering at 127.0.0.1:<influxd.port> it runs Debian\'s\n' +
+      'influxd itself (data in influxd.dataDir, stopped with up).',
+  },
+  'host-key': {
+    summary: "print a host's own password, derived from the fleet password",
+    sections: ['broker'],
+    help:
+      'Usage: machmon host-key <hostname>... Reads the "broker" section. A host key opens the login of that\n' +
+      'one host only (broker.auth "hostKeys" or "both"); give it to the Pi as its agent.password\n' +
+      '(install.sh --password, or the boot partition\'s machmon.json). With several names, one "name key" line each.',
   },
   'mosquitto-config': {
     summary: "write mosquitto.conf, a password file and an ACL from the broker section",
@@ -61,6 +60,15 @@ export const COMMANDS: Record<string, Command> = {
     help:
       'Options: --out <dir> (default ./mosquitto), --hosts a,b,... (hostnames behind the globs of\n' +
       'broker.allowedHosts: a password file needs explicit names). Run mosquitto -c <dir>/mosquitto.conf.',
+  },
+  top: {
+    summary: 'the fleet live in the terminal: one line per host, from the broker',
+    sections: [],
+    help:
+      'Options: --url <mqtt://host:port> --user <reader> --password <pw> (default: the reader login of\n' +
+      '--config or ./data/machmon.json: broker.readers[0], the fleet password, 127.0.0.1:broker.port),\n' +
+      '--once (print one table and exit), --json (one JSON object per host and exit).\n' +
+      'Keys: h host, c CPU, t temperature, a age (again: reverse), q quit.',
   },
   decode: {
     summary: "turn `mosquitto_sub -F '%t %x'` lines on stdin into JSON",
@@ -75,7 +83,24 @@ function usage(): string {
   return `Usage: machmon <command> [--config <file.json>]\n\nCommands:\n${lines.join('\n')}\n\n${COMMON}`;
 }
 
-interface Args { command?: string; config?: string; out?: string; hosts?: string; names?: string[]; help: boolean; error?: string }
+interface Args {
+  command?: string;
+  config?: string;
+  out?: string;
+  hosts?: string;
+  /** host-key: the hostnames. */
+  names?: string[];
+  url?: string;
+  user?: string;
+  password?: string;
+  once: boolean;
+  json: boolean;
+  help: boolean;
+  error?: string;
+}
+
+/** Options that only some commands take; given to another they are an error, not ignored. */
+const ONLY_FOR: Record<string, string> = { out: 'mosquitto-config', hosts: 'mosquitto-config', url: 'top', user: 'top', password: 'top', once: 'top', json: 'top' };
 
 export function parseArgs(argv: readonly string[]): Args {
   const parsed = parseCommandLine(argv, {
@@ -83,13 +108,31 @@ export function parseArgs(argv: readonly string[]): Args {
     config: { type: 'string', short: 'c' },
     out: { type: 'string' },
     hosts: { type: 'string' },
+    url: { type: 'string' },
+    user: { type: 'string' },
+    password: { type: 'string' },
+    once: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
-  if ('error' in parsed) return { help: false, error: parsed.error };
+  if ('error' in parsed) return { help: false, once: false, json: false, error: parsed.error };
   const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  const args: Args = { command, config: values.config, out: values.out, hosts: values.hosts, help: values.help ?? false };
-  if (command === 'host-key') args.names = rest;
+  const args: Args = {
+    command: positionals[0],
+    config: values.config,
+    out: values.out,
+    hosts: values.hosts,
+    url: values.url,
+    user: values.user,
+    password: values.password,
+    once: values.once ?? false,
+    json: values.json ?? false,
+    help: values.help ?? false,
+  };
+  const rest = positionals.slice(1);
+  if (args.command === 'host-key') args.names = rest;
   else if (rest.length) args.error = `unexpected argument ${rest[0]}`;
+  const misplaced = Object.keys(ONLY_FOR).find((o) => values[o as keyof typeof values] !== undefined && ONLY_FOR[o] !== args.command);
+  if (misplaced && args.command && !args.error) args.error = `--${misplaced} is an option of machmon ${ONLY_FOR[misplaced]}, not of ${args.command}`;
   return args;
 }
 
@@ -112,7 +155,7 @@ async function startServices(command: string, config: Config, log: Logger, rerea
     }
     case 'up': {
       const { startUp } = await import('./up.js');
-      return startUp(config, log, reread);
+      return startUp(config as UpConfig, log, upOnTerminal() ? process.stdout : undefined, reread);
     }
     default:
       throw new Error(`no services for ${command}`);
@@ -133,6 +176,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (!command) {
     console.error(`machmon: unknown command "${args.command}"\n\n${usage()}`);
     return 2;
+  }
+  if (args.command === 'top') {
+    const { runTop } = await import('./top.js');
+    return runTop({ config: args.config, url: args.url, user: args.user, password: args.password, once: args.once, json: args.json });
   }
   if (args.command === 'decode') {
     const { runDecode } = await import('./decode.js');
@@ -170,11 +217,21 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const log = createLogger(config.log);
+  let log: Logger;
+  if (args.command === 'up' && upOnTerminal()) {
+    // The terminal gets a few lines and a status line; the full JSON log goes to log.file.
+    const { upLogConfig } = await import('./up-screen.js');
+    config = { ...config, log: upLogConfig(config.log, true) } as UpConfig;
+    log = createLogger(config.log, 'machmon', { terminal: 'error' });
+  } else {
+    log = createLogger(config.log);
+  }
   let services: Service[];
+  const early = deferSignals(log);
   try {
     services = await startServices(args.command, config, log, load);
   } catch (err) {
+    early.release();
     if (err instanceof ConfigError) {
       console.error(`machmon ${args.command}: ${err.message}`);
       return 2;
@@ -182,5 +239,42 @@ export async function run(argv: readonly string[]): Promise<number> {
     log.fatal({ err }, `${args.command} failed to start`);
     return 1;
   }
-  return runUntilSignal(services, log);
+  if (early.signal) {
+    early.release();
+    log.info({ signal: early.signal }, 'stopping');
+    const results = await Promise.allSettled(services.map((s) => s.stop()));
+    return results.some((r) => r.status === 'rejected') ? 1 : 0;
+  }
+  // runUntilSignal listens before the early listeners go: with none in between, Node would
+  // close its signal watcher and a signal arriving just then would be lost.
+  const running = runUntilSignal(services, log);
+  early.release();
+  return running;
+}
+
+/** `machmon up` on a terminal shows a screen a person reads; off one (systemd, CI, a pipe) it logs as the other commands. */
+const upOnTerminal = () => !!process.stdout.isTTY;
+
+/**
+ * A SIGINT/SIGTERM while the services start is kept and acted on once they are up, so that
+ * what was started (a child influxd, say) is stopped, not orphaned; a second one exits at once.
+ */
+function deferSignals(log: Logger): { readonly signal: string | undefined; release(): void } {
+  const state = { signal: undefined as string | undefined };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (state.signal) process.exit(130);
+    state.signal = sig;
+    log.info({ signal: sig }, 'stopping once started (again to exit now)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    get signal() {
+      return state.signal;
+    },
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

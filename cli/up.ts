@@ -4,10 +4,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hostKey } from '../broker/credentials.js';
-import { loadConfig, readConfigFile, type Config, type JsonObject } from '../common/config.js';
+import { loadConfig, readConfigFile, type Config } from '../common/config.js';
+import type { JsonObject } from '../common/config-loader.js';
 import { ConfigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
+import type { IngestorStats } from '../ingestor/stats.js';
+import type { InfluxChoice } from './influxd.js';
 
 export const DEFAULT_UP_CONFIG = './data/machmon.json';
 
@@ -22,7 +25,7 @@ const newSecret = () => randomBytes(18).toString('base64url');
  * password defaults to the fleet password (its host key with broker.auth hostKeys), the
  * ingestor's to the reader password.
  */
-export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, defaultFile = DEFAULT_UP_CONFIG): Config {
+export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, defaultFile = DEFAULT_UP_CONFIG): UpConfig {
   const configFile = file ?? defaultFile;
   if (!file && !existsSync(configFile)) createFirstRunConfig(configFile, env);
   let raw = readConfigFile(configFile);
@@ -32,15 +35,33 @@ export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = 
   const agentRaw = (raw.agent ?? {}) as Record<string, unknown>;
   const hostname = env.MACHMON_AGENT_HOSTNAME ?? (typeof agentRaw.hostname === 'string' ? agentRaw.hostname : os.hostname());
   const local = `mqtt://127.0.0.1:${broker!.port}`;
+  const influx = influxFallback(raw, env);
   const fallbacks = {
     agent: { brokerUrl: local, password: broker!.auth === 'hostKeys' ? hostKey(broker!.secretPassword, hostname) : broker!.secretPassword },
-    ingestor: { brokerUrl: local, password: broker!.readerPassword },
+    ingestor: { brokerUrl: local, password: broker!.readerPassword, influx: influx.fallback },
   };
-  const config = loadConfig({ raw, source: configFile, sections: ['broker', 'ingestor', 'agent'], env, fallbacks });
+  const config = loadConfig({ raw, source: configFile, sections: ['broker', 'ingestor', 'agent', 'influxd'], env, fallbacks });
   if (config.ingestor!.password === broker!.secretPassword) {
     throw new ConfigError(`invalid configuration in ${configFile}:\n  ingestor.password: is the fleet password (broker.secretPassword), which no longer opens a reader login: leave it out to use broker.readerPassword`);
   }
-  return config;
+  return { ...config, influxUrlConfigured: influx.configured };
+}
+
+/** The config of `up`, and whether the user named an InfluxDB (then `up` never starts its own). */
+export interface UpConfig extends Config {
+  readonly influxUrlConfigured: boolean;
+}
+
+/**
+ * ingestor.influx.url, when neither the file nor the environment sets it, is the address of
+ * the InfluxDB `up` would run itself: http://127.0.0.1:<influxd.port> (8086 by default).
+ */
+function influxFallback(raw: JsonObject, env: NodeJS.ProcessEnv): { configured: boolean; fallback: JsonObject } {
+  const influx = ((raw.ingestor ?? {}) as JsonObject).influx as JsonObject | undefined;
+  const configured = env.MACHMON_INGESTOR_INFLUX_URL !== undefined || influx?.url !== undefined;
+  const port = Number(env.MACHMON_INFLUXD_PORT ?? ((raw.influxd ?? {}) as JsonObject).port ?? 8086);
+  // A bad port is reported by the schema (influxd.port); the fallback only has to be a URL.
+  return { configured, fallback: configured || !Number.isInteger(port) ? {} : { url: `http://127.0.0.1:${port}` } };
 }
 
 function watchLine(port: number | string, readerPassword: string): string {
@@ -101,23 +122,44 @@ function addReaderPassword(file: string, raw: JsonObject, env: NodeJS.ProcessEnv
   return updated;
 }
 
-/** Starts the three services; with `reread`, SIGHUP re-applies the broker's login rules from a fresh read of the config. */
-export async function startUp(config: Config, log: Logger, reread?: () => Config): Promise<Service[]> {
+/**
+ * Starts InfluxDB (when it is up's own), broker, ingestor and agent. With `screen` (a
+ * terminal) it then prints where things are and a status line every few seconds. With
+ * `reread`, SIGHUP re-applies the broker's login rules from a fresh read of the config.
+ */
+export async function startUp(config: UpConfig, log: Logger, screen?: NodeJS.WritableStream, reread?: () => Config): Promise<Service[]> {
   const { startBroker } = await import('../broker/server.js');
   const { reloadOnSignal } = await import('../broker/reload.js');
   const { startIngestor } = await import('../ingestor/ingestor.js');
   const { startAgent } = await import('../agent/runtime/agent.js');
+  const { prepareInflux } = await import('./influxd.js');
   const started: Service[] = [];
   try {
+    // First, so that the ingestor's first write finds it; stopped last, after the ingestor's last write.
+    const influx = await prepareInflux(
+      { influxd: config.influxd!, url: config.ingestor!.influx.url, urlConfigured: config.influxUrlConfigured, apiVersion: config.ingestor!.influx.apiVersion },
+      log,
+    );
+    if (influx.influxd) started.push(influx.influxd);
     const broker = await startBroker(config.broker!, log);
     started.push(broker);
     if (reread) reloadOnSignal(broker, config.broker!, () => reread().broker!, log);
-    started.push(await startIngestor(config.ingestor!, log));
+    const ingestor = await startIngestor(config.ingestor!, log);
+    started.push(ingestor);
     started.push(await startAgent(config.agent!, log));
+    if (screen) started.push(await startScreen(config, influx, ingestor.stats, screen));
   } catch (err) {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     throw err;
   }
   // Stop in reverse order: the agent first, the broker last.
   return [{ stop: async () => { for (const s of [...started].reverse()) await s.stop(); } }];
+}
+
+async function startScreen(config: UpConfig, influx: InfluxChoice, stats: IngestorStats, screen: NodeJS.WritableStream): Promise<Service> {
+  const { introLines, startStatusLine } = await import('./up-screen.js');
+  const { brokerReaderLogin } = await import('./fleet-watch.js');
+  const intro = introLines({ broker: config.broker!, influxUrl: config.ingestor!.influx.url, influx, influxd: config.influxd!, logFile: config.log.file ?? '', agentHost: config.agent!.hostname });
+  screen.write(`${intro.join('\n')}\n`);
+  return startStatusLine({ stats, login: brokerReaderLogin(config.broker!), out: screen });
 }

@@ -8,8 +8,8 @@ import * as z from 'zod/mini';
 import { def, opt } from './config-kit.js';
 import { ConfigError } from './errors.js';
 
-export type Section = 'broker' | 'agent' | 'ingestor';
-const SECTIONS: readonly Section[] = ['broker', 'agent', 'ingestor'];
+export type Section = 'broker' | 'agent' | 'ingestor' | 'influxd';
+const SECTIONS: readonly Section[] = ['broker', 'agent', 'ingestor', 'influxd'];
 
 const logSchema = z.strictObject({
   level: def(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
@@ -113,7 +113,7 @@ export function readConfigFile(file: string): JsonObject {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err, code: 'CONFIG_UNREADABLE' });
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError(`config file ${file} must hold a JSON object with the sections broker, agent, ingestor, log`, { code: 'CONFIG_UNREADABLE' });
+    throw new ConfigError(`config file ${file} must hold a JSON object with the sections broker, agent, ingestor, influxd, log`, { code: 'CONFIG_UNREADABLE' });
   }
   return parsed as JsonObject;
 }
@@ -179,7 +179,8 @@ function applyFallbacks(target: JsonObject, fallbacks: JsonObject) {
   for (const [k, v] of Object.entries(fallbacks)) {
     const cur = target[k];
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      if (cur && typeof cur === 'object' && !Array.isArray(cur)) applyFallbacks(cur, v);
+      if (cur === undefined) target[k] = structuredClone(v);
+      else if (cur && typeof cur === 'object' && !Array.isArray(cur)) applyFallbacks(cur, v);
     } else if (cur === undefined && v !== undefined) {
       target[k] = v;
     }

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   SENSOR_UNREADABLE: 'A sysfs or procfs file the agent reads is missing or malformed.',
   INFLUX_UNAVAILABLE: 'InfluxDB did not answer or answered 5xx/429; the write is retried with backoff.',
   INFLUX_REJECTED: 'InfluxDB refused points for their content (HTTP 400); they are logged, counted and not retried.',
+  INFLUXD_FAILED: 'machmon up could not use its own InfluxDB: something that is not InfluxDB answers on influxd.port, or influxd did not start.',
   BROKER_START_FAILED: 'The broker cannot listen on a configured port (in use, no permission) or open its session store under broker.dataDir (another broker uses it).',
 } as const;
 

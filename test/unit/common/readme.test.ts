@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../../cli/main.js';
 import { envKeys } from '../../../common/config.js';
 import { ERROR_CODES } from '../../../common/errors.js';
 import { METRIC_NAMES } from '../../../common/schema.js';
@@ -54,6 +55,12 @@ describe('README', () => {
       const named = table.includes(`\`${p}\``) || (table.includes(`\`${parent}.`) && table.includes(`.${last}\``)) || table.includes(`\`${parent}.${last}\``);
       expect(named, `${p} is explained in the reference table`).toBe(true);
     }
+  });
+
+  it('lists every command of `machmon --help`, and no other', () => {
+    const block = section('The `machmon` command').match(/```\n([\s\S]*?)```/)?.[1] ?? '';
+    const listed = [...block.matchAll(/^machmon ([\w-]+)/gm)].map((m) => m[1]);
+    expect(listed).toEqual(Object.keys(COMMANDS));
   });
 
   it('documents every error code', () => {
