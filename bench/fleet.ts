@@ -34,8 +34,8 @@ export interface FleetOptions {
 export const FLEET_DEFAULTS: FleetOptions = { agents: 2000, workers: 2, intervalMs: 10_000, cycles: 3, burstAgents: 100, burstMessages: 400, repeats: 3, connectPerSecond: 1000 };
 
 const PASSWORD = 'bench-fleet-secret';
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
-const mb = (kb: number | undefined) => (kb === undefined || !Number.isFinite(kb) ? 'n/a' : `${fmt(kb / 1024)} MB`);
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+export const mb = (kb: number | undefined) => (kb === undefined || !Number.isFinite(kb) ? 'n/a' : `${fmt(kb / 1024)} MB`);
 
 interface Watched { name: string; pid: number; before?: ProcSample; after?: ProcSample }
 const watch = (list: Watched[]) => list.forEach((w) => (w.before = sampleProc(w.pid)));
@@ -43,7 +43,7 @@ const unwatch = (list: Watched[]) => list.forEach((w) => (w.after = sampleProc(w
 const usage = (list: Watched[]) => list.map((w) => (w.after ? `${w.name} cpu ${fmt(cpuBetween(w.before, w.after), 1)} s, peak RSS ${mb(w.after.peakRssKb)}` : `${w.name} NOT RUNNING (exited)`)).join('; ');
 
 /** Points per measurement in InfluxDB: the largest count(*) over its fields. */
-async function storedPoints(url: string, db: string, measurement: string): Promise<number> {
+export async function storedPoints(url: string, db: string, measurement: string): Promise<number> {
   const res = await influxQuery(url, db, `SELECT count(*) FROM "${measurement}"`);
   const s = res.series?.[0];
   if (!s) return 0;

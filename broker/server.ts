@@ -180,13 +180,14 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   // Not in Aedes' typings, but emitted (e.g. by its periodic sweep of stale Last Wills): without a listener it would kill the process.
   (broker as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
   broker.on('clientReady', (client) => {
+    log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client), clean: client.clean }, 'client connected');
+    // A reader's writes wait for its socket to drain; an agent that logs in during an overload is held like the others.
     const conn = (client as unknown as { conn: unknown }).conn;
     if (conn instanceof GuardedConnection) {
       if (identities.get(client)?.reader) conn.patient = true;
       else if (emitter?.high) conn.hold();
     }
   });
-  broker.on('clientReady', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client), clean: client.clean }, 'client connected'));
   broker.on('clientDisconnect', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client) }, 'client disconnected'));
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof RefusedError) return; // counted and logged where it was refused
