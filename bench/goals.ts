@@ -221,7 +221,8 @@ export async function benchIngestorAlone(o: { repeats: number; burstAgents: numb
     stops.push(() => influxd.destroy());
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
     stops.push(() => mosquitto.stop());
-    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${mosquitto.port}`, password: PASSWORD, influx: { url: influxd.url, database: 'alone' } });
+    const extra = process.env['MACHMON_BENCH_INGESTOR'] ? (JSON.parse(process.env['MACHMON_BENCH_INGESTOR']) as Record<string, unknown>) : {};
+    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${mosquitto.port}`, password: PASSWORD, influx: { url: influxd.url, database: 'alone' }, ...extra });
     stops.unshift(() => ingestor.stop());
     const rates: number[] = [];
     for (let r = 0; r < o.repeats; r++) {
@@ -229,7 +230,8 @@ export async function benchIngestorAlone(o: { repeats: number; burstAgents: numb
       const d = await runLoad({ password: PASSWORD, prefix: `burst${r}-`, agents: o.burstAgents, workers: 2, mode: 'burst', burstMessages: o.burstMessages, window: 10, connectPerSecond: 2000, drainTimeoutMs: 60_000, stallMs: 10_000, port: mosquitto.port, confirm: true });
       const after = sampleProc(ingestor.pid);
       rates.push(rate(d));
-      console.log(`  run ${r + 1}: ${fmt(rate(d))} readings/s stored, lost ${d.lost}; ingestor cpu ${fmt(cpuBetween(before, after), 1)} s for ${fmt(d.done)} readings (${fmt((cpuBetween(before, after) * 1e6) / d.done, 1)} us each)`);
+      const wall = (d.lastDoneMs - d.firstSendMs) / 1000;
+      console.log(`  run ${r + 1}: ${fmt(rate(d))} readings/s stored, lost ${d.lost}; ingestor cpu ${fmt(cpuBetween(before, after), 1)} s for ${fmt(d.done)} readings (${fmt((cpuBetween(before, after) * 1e6) / d.done, 1)} us each, busy ${fmt((100 * cpuBetween(before, after)) / wall)} % of the ${fmt(wall, 1)} s); load generator cpu ${fmt(d.generatorCpuSeconds, 1)} s`);
     }
     return `SUMMARY ingestor alone: ${fmt(median(rates))} readings/s stored (goal >= 30,000)`;
   } finally {
