@@ -19,7 +19,7 @@ import { silentLogger } from '../common/log.js';
 import { encodeMetric, type MetricMessages } from '../common/schema.js';
 import { PAYLOADS_DIR, REPO } from './repo.js';
 
-/** The 13 groups of SPEC section 3 (piHealth and agentHealth are extras of this project). */
+/** The 13 groups of README "Metric groups" (piHealth and agentHealth are extras of this project). */
 export const FLEET_METRICS = [
   'cpusNumber', 'cpu', 'mem', 'disk', 'temperature', 'partitions', 'ioRatio', 'logs',
   'processesNumber', 'process', 'latency', 'networkMetrics', 'systemAdditionalInfo',

@@ -1,4 +1,4 @@
-// Who may log in, publish, subscribe and receive what (SPEC section 2). Pure functions of
+// Who may log in, publish, subscribe and receive what (README "Security model"). Pure functions of
 // the client's identity and a topic, so the Aedes hooks stay thin and these stay testable.
 //   agent  (username = its hostname): publishes under machmon/<self>/... except confirm/...,
 //          subscribes and receives only machmon/<self>/...

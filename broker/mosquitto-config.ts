@@ -1,5 +1,5 @@
-// `machmon mosquitto-config`: the same login and ACL rules as the embedded broker (SPEC
-// section 2), for Debian's Mosquitto when a fleet outgrows one Aedes process. From the
+// `machmon mosquitto-config`: the same login and ACL rules as the embedded broker (README
+// "Security model"), for Debian's Mosquitto when a fleet outgrows one Aedes process. From the
 // broker section of the config it writes three files:
 //
 //   mosquitto.conf   listener(s), no anonymous logins, the files below, sizes and queues

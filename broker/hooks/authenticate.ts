@@ -1,4 +1,4 @@
-// Login (SPEC section 2): username = hostname, password = the fleet's secretPassword,
+// Login (README "Security model"): username = hostname, password = the fleet's secretPassword,
 // compared in constant time. Wrong or empty password -> CONNACK 4 whatever the username
 // (so only holders of the password learn which hostnames are allowed); right password but
 // a hostname that is neither allowed nor a reader -> CONNACK 5. Every refusal is counted,

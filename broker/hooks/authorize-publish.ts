@@ -1,4 +1,4 @@
-// Publish ACL (SPEC section 2): a client publishes only under machmon/<its username>/...;
+// Publish ACL (README "Security model"): a client publishes only under machmon/<its username>/...;
 // machmon/<any host>/confirm/... only readers may publish (end-to-end confirmations).
 // $SYS stays closed. Aedes answers a refusal by closing the connection without PUBACK
 // (MQTT 3.1.1 has no negative PUBACK), so the message never reaches a subscriber.

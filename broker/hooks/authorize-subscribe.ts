@@ -1,4 +1,4 @@
-// Subscribe ACL (SPEC section 2): readers may subscribe to anything under machmon/; an
+// Subscribe ACL (README "Security model"): readers may subscribe to anything under machmon/; an
 // agent only to its own host's topics (machmon/<self>/..., its confirm topic included).
 // A refused filter gets SUBACK 128 (Aedes does that when the callback gets null); the
 // client stays connected. Also applied to subscriptions restored from a stored session.
