@@ -15,6 +15,7 @@ import mqemitterRedis from 'mqemitter-redis';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { BrokerConfig } from '../common/config.js';
 import { MachmonError } from '../common/errors.js';
+import { CONFIRM } from '../common/topics.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
 import type { Identity } from './acl.js';
@@ -73,6 +74,9 @@ export interface BrokerStats {
  */
 const NO_DEDUPE: object = new Proxy({}, { get: () => undefined, set: () => true });
 
+/** Confirmations (machmon/<host>/confirm/stored, published only by readers): the emitter's fast lane. */
+const CONFIRM_SUFFIX = `/${CONFIRM}`;
+
 /** Deliveries in progress at once (Aedes' default). */
 const AEDES_CONCURRENCY = 100;
 
@@ -130,6 +134,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     emitter = createBoundedEmitter({
       concurrency: AEDES_CONCURRENCY,
       highWater: cfg.maxPendingPublishes,
+      fast: (topic) => topic.endsWith(CONFIRM_SUFFIX),
       lowWater: Math.floor(cfg.maxPendingPublishes / 2),
       onHigh: (waiting) => {
         overload.count++;
