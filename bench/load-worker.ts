@@ -386,7 +386,9 @@ async function runSink(cfg: SinkConfig, next: () => Promise<FromParent>) {
   const seen = new Map<string, Set<number>>();
   let received = 0;
   const client = new LeanClient(
-    { host: cfg.host, port: cfg.port, clientId: 'machmon-bench-sink', username: cfg.username, password: cfg.password, clean: !cfg.persistent, keepaliveSeconds: 600 },
+    // A client id of its own per run: a persistent session left from an earlier run would get
+    // (and count) what other runs published on the same broker while it was away.
+    { host: cfg.host, port: cfg.port, clientId: `machmon-bench-sink-${process.pid}`, username: cfg.username, password: cfg.password, clean: !cfg.persistent, keepaliveSeconds: 600 },
     {
       onMessage: (topic, buf) => {
         if (topic.endsWith('/status')) return;
