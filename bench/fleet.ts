@@ -43,8 +43,8 @@ const unwatch = (list: Watched[]) => list.forEach((w) => (w.after = sampleProc(w
 const usage = (list: Watched[]) => list.map((w) => (w.after ? `${w.name} cpu ${fmt(cpuBetween(w.before, w.after), 1)} s, peak RSS ${mb(w.after.peakRssKb)}` : `${w.name} NOT RUNNING (exited)`)).join('; ');
 
 /** Points per measurement in InfluxDB: the largest count(*) over its fields. */
-export async function storedPoints(url: string, db: string, measurement: string): Promise<number> {
-  const res = await influxQuery(url, db, `SELECT count(*) FROM "${measurement}"`);
+export async function storedPoints(url: string, db: string, measurement: string, sinceMs?: number): Promise<number> {
+  const res = await influxQuery(url, db, `SELECT count(*) FROM "${measurement}"${sinceMs === undefined ? '' : ` WHERE time >= ${sinceMs}ms`}`);
   const s = res.series?.[0];
   if (!s) return 0;
   return Math.max(0, ...s.columns.slice(1).map((_c, i) => Number(s.values[0]![i + 1] ?? 0)));
