@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { benchAgent } from './agent-footprint.js';
 import { benchFleet, FLEET_DEFAULTS, type FleetOptions } from './fleet.js';
+import { benchGoals, benchIngestorAlone, GOALS_DEFAULTS, type GoalsOptions } from './goals.js';
 import { benchOutage, OUTAGE_DEFAULTS, type OutageOptions } from './outage.js';
 import { recordPayloads } from './record-payloads.js';
 import { profileTop } from './profile-top.js';
@@ -57,13 +58,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.log(s.line);
       return 0;
     }
-    case 'default': {
-      // The default suite: a 2,000-agent fleet with its baseline and capacity runs, then the agent footprint.
+    case 'default':
+    case 'goals': {
+      // The goals of README "Scaling": fleet, connects, capacity, ingestor alone, overload, reconnect storm.
       await ensurePayloads();
-      const fleet = await benchFleet(numbers<FleetOptions>(FLEET_DEFAULTS, opts));
-      const agent = await benchAgent({ seconds: 60 });
-      console.log(fleet.line);
-      console.log(agent.line);
+      const g = await benchGoals(numbers<GoalsOptions>(GOALS_DEFAULTS, opts));
+      for (const l of g.lines) console.log(l);
+      return g.ok ? 0 : 1;
+    }
+    case 'ingestor': {
+      await ensurePayloads();
+      console.log(await benchIngestorAlone(numbers({ repeats: 3, burstAgents: 100, burstMessages: 400 }, opts)));
       return 0;
     }
     case 'outage': {

@@ -36,8 +36,8 @@ export const FLEET_DEFAULTS: FleetOptions = { agents: 2000, workers: 2, interval
 const PASSWORD = 'bench-fleet-secret';
 /** broker.readerPassword: the ingestor's own, never the fleet password. */
 const READER_PASSWORD = 'bench-reader-secret';
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
-const mb = (kb: number | undefined) => (kb === undefined || !Number.isFinite(kb) ? 'n/a' : `${fmt(kb / 1024)} MB`);
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+export const mb = (kb: number | undefined) => (kb === undefined || !Number.isFinite(kb) ? 'n/a' : `${fmt(kb / 1024)} MB`);
 
 interface Watched { name: string; pid: number; before?: ProcSample; after?: ProcSample }
 const watch = (list: Watched[]) => list.forEach((w) => (w.before = sampleProc(w.pid)));
@@ -45,8 +45,8 @@ const unwatch = (list: Watched[]) => list.forEach((w) => (w.after = sampleProc(w
 const usage = (list: Watched[]) => list.map((w) => (w.after ? `${w.name} cpu ${fmt(cpuBetween(w.before, w.after), 1)} s, peak RSS ${mb(w.after.peakRssKb)}` : `${w.name} NOT RUNNING (exited)`)).join('; ');
 
 /** Points per measurement in InfluxDB: the largest count(*) over its fields. */
-async function storedPoints(url: string, db: string, measurement: string): Promise<number> {
-  const res = await influxQuery(url, db, `SELECT count(*) FROM "${measurement}"`);
+export async function storedPoints(url: string, db: string, measurement: string, sinceMs?: number): Promise<number> {
+  const res = await influxQuery(url, db, `SELECT count(*) FROM "${measurement}"${sinceMs === undefined ? '' : ` WHERE time >= ${sinceMs}ms`}`);
   const s = res.series?.[0];
   if (!s) return 0;
   return Math.max(0, ...s.columns.slice(1).map((_c, i) => Number(s.values[0]![i + 1] ?? 0)));

@@ -28,6 +28,12 @@ export interface AgentsConfig {
   confirm: boolean;
   /** New connections per second, at most. */
   connectPerSecond: number;
+  /**
+   * Behave like the agent's outbox (reconnect storm): reconnect with a doubling, jittered
+   * backoff from minMs to maxMs; a reading not confirmed resendAfterMs after it was sent
+   * (or taken while offline) is sent again, at most replayPerSecond per agent.
+   */
+  resilient?: { minMs: number; maxMs: number; resendAfterMs: number; replayPerSecond: number };
 }
 
 export interface SinkConfig {
@@ -51,7 +57,12 @@ export interface Progress {
   /** Distinct readings done per wall-clock second (epoch second -> count). */
   perSecond: [number, number][];
   connected: number;
+  /** Agents with a live connection now. */
+  online: number;
   disconnects: number;
+  resent: number;
+  /** Sample time of the oldest reading not yet confirmed (0: none), resilient mode. */
+  oldestUnconfirmedMs: number;
 }
 
 export interface WorkerResult {
@@ -68,6 +79,10 @@ export interface WorkerResult {
   lastDoneMs: number;
   connectFailures: number;
   disconnects: number;
+  /** Readings sent again (resilient mode). */
+  resent: number;
+  /** Connect + subscribe time (ms) of each agent, in connect order (the phase's first and last ones give the per-connect cost). */
+  connectLatencies: number[];
   /** Sink only: messages received (with duplicates) and distinct hosts seen. */
   received?: number;
   hosts?: number;
@@ -80,13 +95,24 @@ const send = (m: unknown) => {
   if (process.connected) process.send?.(m);
 };
 
+interface SentReading {
+  /** Last send time (0: taken while offline, not sent yet). */
+  t: number;
+  /** First send (or sample) time, for latency. */
+  first: number;
+  body: number;
+  sampleTimeMs: number;
+  resent: boolean;
+}
+
 interface Agent {
   hostname: string;
   phase: number;
   client?: LeanClient;
   seq: number;
-  /** seq -> send time, until confirmed. */
-  sent: Map<number, number>;
+  /** seq -> what was sent, until confirmed. */
+  sent: Map<number, SentReading>;
+  backoffMs: number;
   profile: EncodedProfile;
   next: number;
   burstLeft: number;
@@ -99,7 +125,9 @@ class Counters {
   done = 0;
   duplicates = 0;
   disconnects = 0;
+  resent = 0;
   connectFailures = 0;
+  readonly connectLatencies: number[] = [];
   firstSendMs = 0;
   lastDoneMs = 0;
   readonly latency: Histogram = new Map();
@@ -118,8 +146,19 @@ class Counters {
 async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
   const c = new Counters();
   const profiles = encodedProfiles();
-  const agents: Agent[] = cfg.agents.map((a, i) => ({ ...a, seq: 0, sent: new Map(), profile: profiles[i % profiles.length]!, next: 0, burstLeft: cfg.burstMessages }));
+  const agents: Agent[] = cfg.agents.map((a, i) => ({ ...a, seq: 0, sent: new Map(), backoffMs: 0, profile: profiles[i % profiles.length]!, next: 0, burstLeft: cfg.burstMessages }));
   let connected = 0;
+  let finishing = false;
+  const online = () => agents.reduce((n, a) => n + (a.client?.connected ? 1 : 0), 0);
+  /** A Map iterates in insertion order: each agent's first entry is its oldest unconfirmed reading. */
+  const oldest = () => {
+    let min = 0;
+    for (const a of agents) {
+      const first = a.sent.values().next();
+      if (!first.done && (min === 0 || first.value.first < min)) min = first.value.first;
+    }
+    return min;
+  };
   let published = false;
   let running = false;
 
@@ -133,24 +172,30 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     }
     for (const [from, to] of ranges) {
       for (let s = from; s <= to; s++) {
-        const t = agent.sent.get(s);
-        if (t !== undefined) {
+        const r = agent.sent.get(s);
+        if (r !== undefined) {
           agent.sent.delete(s);
-          c.markDone(now, now - t);
-        } else if (s <= agent.seq) c.duplicates++;
+          c.markDone(now, now - r.first);
+        } else if (s <= agent.seq && !cfg.resilient) c.duplicates++; // resilient: a re-sent reading may be confirmed twice (stored once: same point)
       }
     }
   };
 
+  const send1 = (agent: Agent, seq: number, body: number, sampleTimeMs: number) => {
+    const item = agent.profile.bodies[body]!;
+    agent.client!.publish(metricTopic(agent.hostname, item.metric), payload(item.body, { hostname: agent.hostname, system: agent.profile.system, sampleTimeMs, seq, agentVersion: BENCH_AGENT_VERSION }));
+  };
+
   const publishOne = (agent: Agent, now: number) => {
-    const client = agent.client!;
-    const item = agent.profile.bodies[agent.next]!;
+    const body = agent.next;
+    const item = agent.profile.bodies[body]!;
     agent.next = (agent.next + 1) % agent.profile.bodies.length;
     const seq = ++agent.seq;
     // burst: many readings of one group per millisecond would overwrite each other in InfluxDB; space their sample times 1 ms apart per host.
     const sampleTimeMs = cfg.mode === 'burst' ? c.firstSendMs + seq : now;
-    client.publish(metricTopic(agent.hostname, item.metric), payload(item.body, { hostname: agent.hostname, system: agent.profile.system, sampleTimeMs, seq, agentVersion: BENCH_AGENT_VERSION }));
-    if (cfg.confirm) agent.sent.set(seq, now);
+    const live = agent.client?.connected === true;
+    if (live) send1(agent, seq, body, sampleTimeMs);
+    if (cfg.confirm) agent.sent.set(seq, { t: live ? now : 0, first: now, body, sampleTimeMs, resent: false });
     c.sent++;
     c.sentPoints += item.points;
     const m = (c.sentByMetric[item.metric] ??= { messages: 0, points: 0 });
@@ -172,7 +217,38 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     process.nextTick(() => client.socket.uncork());
   };
 
-  const connectOne = async (agent: Agent) => {
+  /** resilient: re-send what waited resendAfterMs unconfirmed (or was taken offline), oldest first, at most replayPerSecond per agent and second. */
+  const replay = () => {
+    const r = cfg.resilient!;
+    const now = Date.now();
+    for (const a of agents) {
+      if (!a.client?.connected) continue;
+      let budget = r.replayPerSecond;
+      for (const [seq, s] of a.sent) {
+        if (budget === 0) break;
+        if (s.t !== 0 && now - s.t < r.resendAfterMs) continue;
+        send1(a, seq, s.body, s.sampleTimeMs);
+        if (s.t !== 0) {
+          c.resent++;
+          s.resent = true;
+        }
+        s.t = now;
+        budget--;
+      }
+    }
+  };
+
+  const reconnectLater = (agent: Agent) => {
+    const r = cfg.resilient!;
+    agent.backoffMs = Math.min(r.maxMs, agent.backoffMs ? agent.backoffMs * 2 : r.minMs);
+    const wait = agent.backoffMs * (0.5 + Math.random() * 0.5);
+    setTimeout(() => {
+      if (!finishing) void connectOne(agent, true);
+    }, wait).unref();
+  };
+
+  const connectOne = async (agent: Agent, again = false) => {
+    const t0 = Date.now();
     const client = new LeanClient(
       {
         host: cfg.host,
@@ -191,19 +267,28 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
           if (running && cfg.mode === 'burst') sendBurst(agent);
         },
         onClose: () => {
-          if (agent.client === client && connected > 0) c.disconnects++;
+          if (agent.client !== client) return;
+          if (connected > 0) c.disconnects++;
+          if (cfg.resilient && !finishing && ready) reconnectLater(agent);
         },
       },
     );
     agent.client = client;
+    let ready = false;
     try {
       await client.connect();
       client.publish(statusTopic(agent.hostname), Buffer.from('online'), true);
       if (cfg.confirm) await client.subscribe(confirmTopic(agent.hostname), 1);
-      connected++;
+      ready = true;
+      agent.backoffMs = 0;
+      if (!again) {
+        connected++;
+        c.connectLatencies.push(Date.now() - t0);
+      }
     } catch {
-      c.connectFailures++;
+      if (!again) c.connectFailures++;
       client.destroy();
+      if (cfg.resilient && !finishing) reconnectLater(agent);
     }
   };
 
@@ -213,7 +298,7 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
       const t0 = Date.now();
       const perTick = Math.max(1, Math.round(cfg.connectPerSecond / 20));
       for (let i = 0; i < agents.length; i += perTick) {
-        await Promise.all(agents.slice(i, i + perTick).map(connectOne));
+        await Promise.all(agents.slice(i, i + perTick).map((a) => connectOne(a)));
         const due = t0 + ((i + perTick) / cfg.connectPerSecond) * 1000;
         const wait = due - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -223,9 +308,10 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
       send({ type: 'connected', connected, failures: c.connectFailures });
     } else if (msg.type === 'run') {
       const progress = setInterval(() => {
-        send({ type: 'progress', sent: c.sent, pubacks: c.pubacks, done: c.done, perSecond: [...c.perSecond], connected, disconnects: c.disconnects } satisfies Progress);
+        send({ type: 'progress', sent: c.sent, pubacks: c.pubacks, done: c.done, perSecond: [...c.perSecond], connected, online: online(), disconnects: c.disconnects, resent: c.resent, oldestUnconfirmedMs: cfg.resilient ? oldest() : 0 } satisfies Progress);
       }, 1000);
       progress.unref();
+      if (cfg.resilient) setInterval(replay, 1000).unref();
       const wait = msg.startAt - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       c.firstSendMs = Date.now();
@@ -254,6 +340,9 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
               for (let i = 0; i < a.profile.bodies.length; i++) publishOne(a, now);
               const client = a.client;
               process.nextTick(() => client.socket.uncork());
+            } else if (cfg.resilient) {
+              // Offline: the readings are taken and wait in the outbox.
+              for (let i = 0; i < a.profile.bodies.length; i++) publishOne(a, now);
             }
             idx++;
             if (idx === order.length) {
@@ -269,6 +358,7 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
         }, 5);
       }
     } else if (msg.type === 'finish') {
+      finishing = true;
       send({
         type: 'result',
         sent: c.sent,
@@ -282,6 +372,8 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
         lastDoneMs: c.lastDoneMs,
         connectFailures: c.connectFailures,
         disconnects: c.disconnects,
+        resent: c.resent,
+        connectLatencies: c.connectLatencies,
       } satisfies WorkerResult);
       await Promise.all(agents.map((a) => a.client?.end()));
       return;
@@ -294,7 +386,9 @@ async function runSink(cfg: SinkConfig, next: () => Promise<FromParent>) {
   const seen = new Map<string, Set<number>>();
   let received = 0;
   const client = new LeanClient(
-    { host: cfg.host, port: cfg.port, clientId: 'machmon-bench-sink', username: cfg.username, password: cfg.password, clean: !cfg.persistent, keepaliveSeconds: 600 },
+    // A client id of its own per run: a persistent session left from an earlier run would get
+    // (and count) what other runs published on the same broker while it was away.
+    { host: cfg.host, port: cfg.port, clientId: `machmon-bench-sink-${process.pid}`, username: cfg.username, password: cfg.password, clean: !cfg.persistent, keepaliveSeconds: 600 },
     {
       onMessage: (topic, buf) => {
         if (topic.endsWith('/status')) return;
@@ -320,11 +414,11 @@ async function runSink(cfg: SinkConfig, next: () => Promise<FromParent>) {
     const msg = await next();
     if (msg.type === 'connect') send({ type: 'connected', connected: 1, failures: 0 });
     else if (msg.type === 'run') {
-      setInterval(() => send({ type: 'progress', sent: 0, pubacks: 0, done: c.done, perSecond: [...c.perSecond], connected: 1, disconnects: c.disconnects } satisfies Progress), 1000).unref();
+      setInterval(() => send({ type: 'progress', sent: 0, pubacks: 0, done: c.done, perSecond: [...c.perSecond], connected: 1, online: 1, disconnects: c.disconnects, resent: 0, oldestUnconfirmedMs: 0 } satisfies Progress), 1000).unref();
     } else if (msg.type === 'finish') {
       send({
         type: 'result', sent: 0, sentPoints: 0, sentByMetric: {}, pubacks: 0, done: c.done, duplicates: c.duplicates, latency: [...c.latency],
-        firstSendMs: 0, lastDoneMs: c.lastDoneMs, connectFailures: 0, disconnects: c.disconnects, received, hosts: seen.size,
+        firstSendMs: 0, lastDoneMs: c.lastDoneMs, connectFailures: 0, disconnects: c.disconnects, resent: 0, connectLatencies: [], received, hosts: seen.size,
       } satisfies WorkerResult);
       await client.end();
       return;

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { merge, type Histogram } from './histogram.js';
-import type { Progress, WorkerConfig, WorkerResult } from './load-worker.js';
+import type { AgentsConfig, Progress, WorkerConfig, WorkerResult } from './load-worker.js';
 import { sampleProc, type ProcSample } from './procs.js';
 import { DIST_BENCH } from './repo.js';
 
@@ -27,11 +27,28 @@ export interface LoadOptions {
   /** Bare pub/sub baseline: one subscriber to machmon/+/+ that counts what arrives. */
   sink?: { username?: string; password?: string; persistent?: boolean };
   connectPerSecond?: number;
+  /** Agents that reconnect and re-send like the real agent's outbox (reconnect storm). */
+  resilient?: AgentsConfig['resilient'];
+  /** Run at least this long (ms) after the last publish before draining ends (lets a test kill and restart the broker mid-run). */
+  minDrainMs?: number;
   /** After the last publish, wait at most this long for everything to be confirmed / received. */
   drainTimeoutMs?: number;
   /** Give up draining when nothing new arrived for this long. */
   stallMs?: number;
-  onProgress?: (p: { sent: number; done: number; elapsedMs: number }) => void;
+  onProgress?: (p: LoadProgress) => void;
+  /** Progress ticks every this many ms (default 5000). */
+  progressEveryMs?: number;
+}
+
+export interface LoadProgress {
+  sent: number;
+  done: number;
+  elapsedMs: number;
+  /** Agents connected now. */
+  online: number;
+  resent: number;
+  /** Sample time of the oldest reading not yet confirmed at any agent (0: none; resilient mode). */
+  oldestUnconfirmedMs: number;
 }
 
 export interface LoadResult {
@@ -53,6 +70,9 @@ export interface LoadResult {
   firstSendMs: number;
   lastDoneMs: number;
   disconnects: number;
+  resent: number;
+  /** Connect + subscribe time of every agent (ms), in connect order, all workers interleaved. */
+  connectLatencies: number[];
   /** CPU seconds and peak RSS of the generator's own processes. */
   generatorCpuSeconds: number;
 }
@@ -121,6 +141,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         window: o.window ?? 10,
         confirm: o.confirm,
         connectPerSecond: Math.max(1, Math.round((o.connectPerSecond ?? 2000) / nw)),
+        ...(o.resilient ? { resilient: o.resilient } : {}),
       });
       workers.push(w);
       all.push(w);
@@ -147,8 +168,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const progressTimer = setInterval(() => {
       const sent = workers.reduce((s, w) => s + (w.progress?.sent ?? 0), 0);
       const done = (sink ? sink.progress?.done ?? 0 : workers.reduce((s, w) => s + (w.progress?.done ?? 0), 0));
-      o.onProgress?.({ sent, done, elapsedMs: Date.now() - startAt });
-    }, 5000);
+      const online = workers.reduce((s, w) => s + (w.progress?.online ?? 0), 0);
+      const resent = workers.reduce((s, w) => s + (w.progress?.resent ?? 0), 0);
+      const olds = workers.map((w) => w.progress?.oldestUnconfirmedMs ?? 0).filter((x) => x > 0);
+      o.onProgress?.({ sent, done, elapsedMs: Date.now() - startAt, online, resent, oldestUnconfirmedMs: olds.length ? Math.min(...olds) : 0 });
+    }, o.progressEveryMs ?? 5000);
     const sentTotal = (await published).reduce((s, p) => s + p.sent, 0);
     const publishedAt = Date.now();
 
@@ -163,7 +187,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         lastDone = done;
         lastMove = Date.now();
       }
-      if (done >= sentTotal || Date.now() > drainDeadline || Date.now() - lastMove > (o.stallMs ?? 15_000)) break;
+      const sentNow = workers.reduce((s, w) => s + (w.progress?.sent ?? 0), 0);
+      if (Date.now() - publishedAt < (o.minDrainMs ?? 0)) continue;
+      if (done >= Math.max(sentTotal, sentNow) || Date.now() > drainDeadline || Date.now() - lastMove > (o.stallMs ?? 15_000)) break;
     }
     clearInterval(progressTimer);
     // One more progress round, then the results.
@@ -207,6 +233,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       firstSendMs: Math.min(...agentResults.map((r) => r.firstSendMs || Infinity)),
       lastDoneMs: Math.max(...doneSide.map((r) => r.lastDoneMs)),
       disconnects: agentResults.reduce((s, r) => s + r.disconnects, 0),
+      resent: agentResults.reduce((s, r) => s + r.resent, 0),
+      connectLatencies: interleave(agentResults.map((r) => r.connectLatencies)),
       generatorCpuSeconds: results.reduce((s, x) => s + x.cpu, 0),
     };
   } finally {
@@ -228,4 +256,12 @@ export function sustainedRate(perSecond: Map<number, number>, fromMs: number, to
   let n = 0;
   for (let s = a; s < b; s++) n += perSecond.get(s) ?? 0;
   return n / (b - a);
+}
+
+/** Merges per-worker lists in connect order (workers connect in parallel, so the i-th of each are neighbours in time). */
+function interleave(lists: number[][]): number[] {
+  const out: number[] = [];
+  const n = Math.max(0, ...lists.map((l) => l.length));
+  for (let i = 0; i < n; i++) for (const l of lists) if (i < l.length) out.push(l[i]!);
+  return out;
 }

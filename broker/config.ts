@@ -34,6 +34,10 @@ export const brokerSchema = z.strictObject({
   connectTimeoutMs: def(positiveInt, 10_000),
   /** A client whose unsent data at the broker exceeds this is disconnected, so one client that stops reading never stalls delivery to the others. */
   maxOutgoingBufferBytes: def(positiveInt, 16 * 1024 * 1024),
+  /** Publishes waiting in the broker for delivery, at most: past it the broker stops reading from agents (TCP pushes back, their outboxes hold the readings) until half have gone. */
+  maxPendingPublishes: def(positiveInt, 10_000),
+  /** QoS 1 messages queued in memory for one persistent session (the ingestor's while it is away), at most; past it messages are not queued for it, counted and logged, and their agents send them again after agent.outbox.confirmTimeoutMs. */
+  maxQueuedMessages: def(positiveInt, 100_000),
   /** Failed logins from one address: each refusal is delayed baseDelayMs * 2^(failures-1), at most maxDelayMs; the failure count halves every halfLifeMs; one summary line per address every summaryIntervalMs while failures go on. */
   authThrottle: z.prefault(
     z.strictObject({
@@ -50,7 +54,7 @@ export const brokerSchema = z.strictObject({
    * Several brokers behind one name (scale-out): sessions, retained messages and the routing
    * of messages between brokers in Redis (Debian's redis-server), e.g. "redis://127.0.0.1:6379".
    * Between brokers delivery is at most once; the agents' confirmations cover what is lost.
-   * Unset: one broker with its sessions in LevelDB under dataDir.
+   * Unset: one broker; subscriptions, retained messages and wills on disk under dataDir/state, QoS 1 queues in memory.
    */
   cluster: opt(
     z.strictObject({

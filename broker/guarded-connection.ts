@@ -7,7 +7,11 @@
 // coming back), too short for one client that stops reading to hold Aedes' shared
 // delivery slots (Aedes would wait up to its drainTimeout, stalling everyone). What such a
 // client does not read piles up here and in its socket; beyond maxOutgoingBufferBytes the
-// client is dropped.
+// client is dropped. A reader (the ingestor) is the exception: its writes wait for 'drain'
+// without a time limit, so a reader that falls behind slows delivery down (and the broker
+// then stops reading from the agents, see emitter.ts) instead of piling its backlog up here.
+//
+// hold(): the broker stops reading from this connection (overload); release() reads again.
 import { Duplex } from 'node:stream';
 import { MqttFramer, type FrameProblem } from './mqtt-framer.js';
 
@@ -34,6 +38,9 @@ export class GuardedConnection extends Duplex {
   readonly #framer: MqttFramer;
   readonly #opts: GuardOptions;
   #failed = false;
+  #held = false;
+  /** Set once the client is known to be a reader: writes wait for 'drain' as long as it takes. */
+  patient = false;
 
   constructor(socket: Duplex, remote: { address?: string; port?: number }, opts: GuardOptions) {
     // A whole packet fits under the write high-water mark, so Aedes does not wait for a
@@ -57,7 +64,19 @@ export class GuardedConnection extends Duplex {
   }
 
   override _read(): void {
-    this.#socket.resume();
+    if (!this.#held) this.#socket.resume();
+  }
+
+  /** Stop reading from the socket: its unread bytes stay in the kernel and TCP pushes back on the client. */
+  hold(): void {
+    this.#held = true;
+    this.#socket.pause();
+  }
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.readableLength < this.readableHighWaterMark) this.#socket.resume();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -89,7 +108,7 @@ export class GuardedConnection extends Duplex {
       socket.off('close', done);
       cb();
     };
-    const timer = setTimeout(done, DRAIN_WAIT_MS);
+    const timer = this.patient ? undefined : setTimeout(done, DRAIN_WAIT_MS);
     socket.once('drain', done);
     socket.once('close', done);
   }

@@ -1,7 +1,9 @@
-// The embedded MQTT broker (README "Security model"): Aedes with Machmon's login and ACL hooks,
-// sessions and queued QoS 1 messages on disk (LevelDB under dataDir), plain TCP, optional
-// TLS and WebSocket listeners. Every connection passes a GuardedConnection (packet-size
-// framer, slow-consumer cap) before Aedes sees it.
+// The embedded MQTT broker (README "Security model", "Scaling"): Aedes with Machmon's login
+// and ACL hooks, plain TCP, optional TLS and WebSocket listeners. Every connection passes a
+// GuardedConnection (packet-size framer, slow-consumer cap) before Aedes sees it.
+// Sessions: FleetPersistence (subscriptions, retained messages and wills on disk under
+// dataDir/state, QoS 1 queues in memory with a bound). Overload: a bounded, non-recursive
+// message queue (emitter.ts); past its bound the broker stops reading from the agents.
 import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -9,17 +11,18 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
-import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
-import { Level } from 'level';
 import mqemitterRedis from 'mqemitter-redis';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { readPemFile } from '../common/config-loader.js';
 import type { BrokerConfig } from './config.js';
 import { MachmonError } from '../common/errors.js';
+import { CONFIRM } from '../common/topics.js';
 import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
 import type { Identity } from './acl.js';
 import { AuthThrottle } from './auth-throttle.js';
+import { createBoundedEmitter, type BoundedEmitter } from './emitter.js';
+import { FleetPersistence } from './fleet-persistence.js';
 import { GuardedConnection, type ConnectionProblem } from './guarded-connection.js';
 import { createAuthenticateHooks } from './hooks/authenticate.js';
 import { createAuthorizeForward } from './hooks/authorize-forward.js';
@@ -45,6 +48,19 @@ export interface Broker extends Service {
   readonly refusals: Readonly<Refusals>;
   /** Applies the login rules of a reloaded config (broker/reload.ts) and disconnects the clients they no longer admit. */
   reconfigure(next: BrokerConfig): { dropped: number };
+  /** Load figures since start (for tests, the bench and logs). */
+  stats(): BrokerStats;
+}
+
+export interface BrokerStats {
+  /** Publishes waiting for a delivery slot now, and the most at once since start. */
+  waiting: number;
+  peakWaiting: number;
+  /** Times the broker stopped reading from agents, and for how long in all. */
+  overloads: number;
+  heldMs: number;
+  /** Messages not queued for a persistent session whose queue was full. */
+  droppedQueued: number;
 }
 
 /**
@@ -61,6 +77,12 @@ export interface Broker extends Service {
  */
 const NO_DEDUPE: object = new Proxy({}, { get: () => undefined, set: () => true });
 
+/** Confirmations (machmon/<host>/confirm/stored, published only by readers): the emitter's fast lane. */
+const CONFIRM_SUFFIX = `/${CONFIRM}`;
+
+/** Deliveries in progress at once (Aedes' default). */
+const AEDES_CONCURRENCY = 100;
+
 /** Aedes' own error messages that are not protocol violations. */
 const CONNECT_TIMEOUT = 'connect did not arrive in time';
 const KEEPALIVE_TIMEOUT = 'keep alive timeout';
@@ -74,23 +96,68 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const throttle = new AuthThrottle(cfg.authThrottle, log);
 
   // broker.cluster: sessions, retained messages and the routing between brokers in Redis
-  // (several `machmon broker` behind one name); else sessions in LevelDB under dataDir.
-  let persistence: AsyncLevelPersistence | RedisPersistence;
+  // (several `machmon broker` behind one name); else FleetPersistence under dataDir/state.
+  let persistence: FleetPersistence | RedisPersistence;
   let mq: ReturnType<typeof mqemitterRedis> | undefined;
+  let fleet: FleetPersistence | undefined;
+  let emitter: BoundedEmitter | undefined;
+  const guarded = new Set<GuardedConnection>();
+  const overload = { count: 0, heldMs: 0, since: 0 };
+  const isDevice = (conn: GuardedConnection) => {
+    const client = conn.client as Client | undefined;
+    const id = client ? identities.get(client) : undefined;
+    return id !== undefined && !id.reader;
+  };
   if (cfg.cluster) {
     persistence = new RedisPersistence({ ...redisOptions(cfg.cluster.redisUrl), maxSessionDelivery: cfg.cluster.maxSessionDelivery });
     mq = mqemitterRedis({ connectionString: cfg.cluster.redisUrl });
   } else {
-    const dbDir = path.resolve(cfg.dataDir, 'sessions');
-    const db = new Level<string, Buffer>(dbDir);
+    const dbDir = path.resolve(cfg.dataDir, 'state');
+    const full = { last: 0, dropped: 0 };
+    fleet = new FleetPersistence({
+      dir: dbDir,
+      maxQueuedMessages: cfg.maxQueuedMessages,
+      onQueueFull: (clientId, queued) => {
+        full.dropped++;
+        const now = Date.now();
+        if (now - full.last < 10_000) return;
+        log.warn({ clientId, queued, dropped: full.dropped, limit: cfg.maxQueuedMessages }, 'session queue full, messages not queued (their agents send them again)');
+        full.last = now;
+        full.dropped = 0;
+      },
+    });
     try {
-      mkdirSync(path.dirname(dbDir), { recursive: true });
-      await db.open();
+      mkdirSync(dbDir, { recursive: true });
+      await fleet.open();
     } catch (err) {
       throttle.stop();
       throw new MachmonError('BROKER_START_FAILED', `broker: cannot open its session store ${dbDir} (another broker using this dataDir?): ${String((err as Error).cause ?? err)}`, { cause: err });
     }
-    persistence = new AsyncLevelPersistence(db);
+    persistence = fleet;
+    emitter = createBoundedEmitter({
+      concurrency: AEDES_CONCURRENCY,
+      highWater: cfg.maxPendingPublishes,
+      fast: (topic) => topic.endsWith(CONFIRM_SUFFIX),
+      lowWater: Math.floor(cfg.maxPendingPublishes / 2),
+      onHigh: (waiting) => {
+        overload.count++;
+        overload.since = Date.now();
+        let held = 0;
+        for (const conn of guarded) {
+          if (isDevice(conn)) {
+            conn.hold();
+            held++;
+          }
+        }
+        log.warn({ waiting, limit: cfg.maxPendingPublishes, held }, 'overloaded: stopped reading from agents until the queue is down to half');
+      },
+      onLow: (waiting) => {
+        const ms = Date.now() - overload.since;
+        overload.heldMs += ms;
+        for (const conn of guarded) conn.release();
+        log.info({ waiting, heldMs: ms }, 'load back under the bound: reading from agents again');
+      },
+    });
   }
 
   /** The CN of the verified client certificate per TLS connection (broker.tls.requireClientCert). */
@@ -108,7 +175,8 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   });
   const broker = await Aedes.createBroker({
     persistence,
-    ...(mq ? { mq } : {}),
+    ...(mq ? { mq } : emitter ? { mq: emitter.mq } : {}),
+    concurrency: AEDES_CONCURRENCY,
     connectTimeout: cfg.connectTimeoutMs,
     preConnect: auth.preConnect,
     authenticate: auth.authenticate,
@@ -120,7 +188,15 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
 
   // Not in Aedes' typings, but emitted (e.g. by its periodic sweep of stale Last Wills): without a listener it would kill the process.
   (broker as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
-  broker.on('clientReady', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, credential: identities.get(client)?.credential, address: addressOf(client), clean: client.clean }, 'client connected'));
+  broker.on('clientReady', (client) => {
+    log.info({ clientId: client.id, username: identities.get(client)?.username, credential: identities.get(client)?.credential, address: addressOf(client), clean: client.clean }, 'client connected');
+    // A reader's writes wait for its socket to drain; an agent that logs in during an overload is held like the others.
+    const conn = (client as unknown as { conn: unknown }).conn;
+    if (conn instanceof GuardedConnection) {
+      if (identities.get(client)?.reader) conn.patient = true;
+      else if (emitter?.high) conn.hold();
+    }
+  });
   broker.on('clientDisconnect', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client) }, 'client disconnected'));
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof RefusedError) return; // counted and logged where it was refused
@@ -165,9 +241,13 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const accept = (socket: Duplex, raw: net.Socket, certName?: string) => {
     raw.setNoDelay(true);
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
     const conn = new GuardedConnection(socket, { address: raw.remoteAddress, port: raw.remotePort }, guardOptions);
     if (certName !== undefined) certNames.set(conn, certName);
+    guarded.add(conn);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      guarded.delete(conn);
+    });
     const client = broker.handle(conn);
     (client as unknown as { duplicates: object }).duplicates = NO_DEDUPE;
   };
@@ -233,7 +313,14 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     return { dropped: dropped.length };
   };
 
-  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, reconfigure, stop };
+  const stats = (): BrokerStats => ({
+    waiting: emitter?.waiting ?? 0,
+    peakWaiting: emitter?.peakWaiting ?? 0,
+    overloads: overload.count,
+    heldMs: overload.heldMs + (emitter?.high ? Date.now() - overload.since : 0),
+    droppedQueued: fleet?.droppedTotal ?? 0,
+  });
+  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, reconfigure, stats, stop };
 }
 
 /** ioredis options from redis://[user:password@]host[:port][/db]. */

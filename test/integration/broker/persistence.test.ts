@@ -1,5 +1,8 @@
-// Sessions on disk: QoS 1 messages queued for an offline persistent session (the
-// ingestor's: clean=false, fixed client id) survive a restart of the broker.
+// What the broker keeps across a restart (broker/fleet-persistence.ts, README "What happens
+// when things fail"): the subscription of a persistent session (the ingestor's: clean=false,
+// fixed client id) is on disk, so what arrives after the restart, before the ingestor is back,
+// is queued for it; the QoS 1 messages queued for it before the restart were in memory only
+// and are gone (their agents send them again after agent.outbox.confirmTimeoutMs).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
@@ -16,7 +19,7 @@ import { sleep, waitFor } from '../../../testkit/wait.js';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'machmon-broker-persist-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-it('delivers QoS 1 messages queued for an offline persistent session after a broker restart', async () => {
+it('keeps a persistent session\'s subscription and the retained status across a restart, not its queued messages', async () => {
   const session = { clientId: 'machmon-ingestor-test', clean: false };
   const first = await startTestBroker({}, { dataDir, keepData: true });
   try {
@@ -25,7 +28,8 @@ it('delivers QoS 1 messages queued for an offline persistent session after a bro
     await ingestor.endAsync();
 
     const agent = await connect(first.url, 'pi-1', PASSWORD);
-    for (let i = 0; i < 3; i++) await agent.publishAsync('machmon/pi-1/cpu', `reading-${i}`, { qos: 1 });
+    await agent.publishAsync('machmon/pi-1/status', 'online', { qos: 1, retain: true });
+    for (let i = 0; i < 3; i++) await agent.publishAsync('machmon/pi-1/cpu', `before-${i}`, { qos: 1 });
     await agent.endAsync();
     // Aedes sends PUBACK before it has queued the message for offline sessions: let that land.
     await sleep(300);
@@ -35,16 +39,24 @@ it('delivers QoS 1 messages queued for an offline persistent session after a bro
 
   const second = await startTestBroker({}, { dataDir, keepData: true });
   try {
-    const ingestor = await connect(second.url, 'ingestor', READER_PASSWORD, session);
-    const got = collect(ingestor);
-    expect(ingestor.options.clientId).toBe(session.clientId);
-    await waitFor('the three queued readings', () => got.length === 3);
-    expect(got).toEqual(['machmon/pi-1/cpu reading-0', 'machmon/pi-1/cpu reading-1', 'machmon/pi-1/cpu reading-2']);
-    // The subscription came back with the session too: new readings arrive without subscribing again.
+    // An agent publishes while the ingestor is still away: queued for its restored session.
     const agent = await connect(second.url, 'pi-1', PASSWORD);
     await agent.publishAsync('machmon/pi-1/cpu', 'after-restart', { qos: 1 });
-    await waitFor('a reading after the restart', () => got.length === 4);
-    await Promise.all([agent.endAsync(), ingestor.endAsync()]);
+    await sleep(300);
+    const ingestor = await connect(second.url, 'ingestor', READER_PASSWORD, session);
+    const got = collect(ingestor);
+    await waitFor('the reading queued after the restart', () => got.includes('machmon/pi-1/cpu after-restart'));
+    // New readings arrive without subscribing again.
+    await agent.publishAsync('machmon/pi-1/cpu', 'live', { qos: 1 });
+    await waitFor('a live reading', () => got.includes('machmon/pi-1/cpu live'));
+    expect(got.filter((m) => m.includes('before-'))).toEqual([]);
+    // The retained status came back from disk.
+    const watcher = await connect(second.url, 'ingestor', READER_PASSWORD, { clientId: 'watcher', clean: true });
+    const status = collect(watcher);
+    await watcher.subscribeAsync('machmon/pi-1/status', { qos: 1 });
+    await waitFor('the retained status', () => status.length === 1);
+    expect(status).toEqual(['machmon/pi-1/status online']);
+    await Promise.all([agent.endAsync(), ingestor.endAsync(), watcher.endAsync()]);
   } finally {
     await second.stop();
   }
