@@ -54,7 +54,29 @@ export const descriptor = {
         "agentVersion": {
          "type": "string",
          "id": 5
+        },
+        "timeStatus": {
+         "type": "TimeStatus",
+         "id": 6
+        },
+        "bootId": {
+         "type": "string",
+         "id": 7
+        },
+        "monotonicMs": {
+         "type": "uint64",
+         "id": 8
         }
+       }
+      },
+      "TimeStatus": {
+       "values": {
+        "TIME_STATUS_UNSPECIFIED": 0,
+        "TIME_STATUS_SYNCHRONIZED": 1,
+        "TIME_STATUS_UNCHECKED": 2,
+        "TIME_STATUS_CORRECTED": 3,
+        "TIME_STATUS_UNKNOWN": 4,
+        "TIME_STATUS_UNSYNCHRONIZED": 5
        }
       },
       "CpusNumber": {
@@ -3152,7 +3174,20 @@ export interface Header {
   sampleTimeMs?: number | null;
   seq?: number | null;
   agentVersion?: string | null;
+  timeStatus?: TimeStatus | null;
+  bootId?: string | null;
+  monotonicMs?: number | null;
 }
+
+export const TimeStatus = {
+  TIME_STATUS_UNSPECIFIED: 0,
+  TIME_STATUS_SYNCHRONIZED: 1,
+  TIME_STATUS_UNCHECKED: 2,
+  TIME_STATUS_CORRECTED: 3,
+  TIME_STATUS_UNKNOWN: 4,
+  TIME_STATUS_UNSYNCHRONIZED: 5,
+} as const;
+export type TimeStatus = (typeof TimeStatus)[keyof typeof TimeStatus];
 
 export interface CpusNumber {
   header?: Header | null;
