@@ -30,6 +30,11 @@ export const UNIT_RANGES: Readonly<Record<string, Range | 'text'>> = {
   count: NON_NEGATIVE,
   load: NON_NEGATIVE,
   kilohertz: NON_NEGATIVE,
+  megabits_per_second: NON_NEGATIVE,
+  rpm: { min: 0, max: 100_000 },
+  // Received power: -256 is brcmfmac's "no figure" and is left unset by the agent; +30 dBm is
+  // a 1 W transmitter next door.
+  dbm: { min: -200, max: 30 },
   bitfield: NON_NEGATIVE,
   celsius: { min: -100, max: 200 },
   nice: { min: -20, max: 19 },
