@@ -2,10 +2,12 @@
 // scaling_{cur,min,max}_freq in kHz (cpuinfo_cur_freq is root-only). On a Pi the current
 // value is what the kernel requested: the firmware may cap it (raspberrypi/linux#2986), which
 // piHealth's frequency-capped and throttled flags tell. The policy list is read again every
-// 5 minutes; a machine without cpufreq (many VMs): NoDataError. No child process.
+// 5 minutes; a machine without cpufreq (many VMs): NoDataError. No child process. The kernel
+// answers these from memory (or one firmware call for the current clock on a Pi), so they are
+// read synchronously (read/kernel-files.ts says why that is cheaper).
 import { errText } from '../../common/errors.js';
 import { parseSysInt } from '../parse/sysfs.js';
-import { listDir, readText } from '../read/kernel-files.js';
+import { listDir, readKernelText } from '../read/kernel-files.js';
 import { cachedFor } from './shared/cached.js';
 import { logOnce } from './shared/log-once.js';
 import { NoDataError, type CollectorEntry, type Reading } from './types.js';
@@ -27,7 +29,7 @@ export const collector: CollectorEntry<'cpuFreq'> = {
     async function khz(policy: string, attr: string): Promise<number | undefined> {
       const file = ctx.paths.sys('devices', 'system', 'cpu', 'cpufreq', policy, attr);
       try {
-        const text = await readText(file);
+        const text = await readKernelText(file);
         if (text === undefined) {
           once.log(`${file}:missing`, 'debug', { file }, 'cpufreq value not available, left unset');
           return undefined;

@@ -6,7 +6,7 @@ import { readPemFile } from '../../common/config-loader.js';
 import type { AgentConfig } from '../config.js';
 import { decodeConfirm } from '../../common/confirm.js';
 import type { Logger } from '../../common/log.js';
-import { decodeMetric, encodeMetric, type MetricMessages, type MetricName } from '../../common/schema.js';
+import { decodeMetric, encodeMetric, encodeTypedMetric, type MetricMessages, type MetricName } from '../../common/schema.js';
 import { TimeStatus } from '../../proto/gen/machmon.js';
 import type { Service } from '../../common/service.js';
 import { metricTopic } from '../../common/topics.js';
@@ -126,7 +126,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
     const seq = outbox.allocateSeq();
     const time = clock.stamp(at);
     const message = { ...reading, header: { hostname, system, ...time, seq, agentVersion: AGENT_VERSION } } as MetricMessages[M];
-    const payload = encodeMetric(metric, message);
+    const payload = encodeTypedMetric(metric, message);
     const held = time.timeStatus === TimeStatus.TIME_STATUS_UNSYNCHRONIZED;
     outbox.append(seq, metric, time.sampleTimeMs, payload, held ? FLAG_TIME_UNSYNCHRONIZED : 0);
     // What was sampled, for an audit against what got stored (the fault suite counts these).
