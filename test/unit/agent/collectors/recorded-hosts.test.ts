@@ -375,3 +375,20 @@ describe("on this machine's real /proc", () => {
     expect(disk.totalKb).toBe(parts.rows!.reduce((a, r) => a + r.totalKb!, 0));
   });
 });
+
+describe('the pid scan', () => {
+  it('processesNumber and process started together share one scan of /proc/<pid>/stat; later runs scan again', async () => {
+    const { sharedPidStats } = await import('../../../../agent/collectors/shared/pids.js');
+    const { makePaths } = await import('../../../../agent/read/paths.js');
+    const root = tree('x86');
+    const paths = makePaths(root);
+    const a = sharedPidStats(paths);
+    const b = sharedPidStats(paths);
+    expect(b).toBe(a);
+    const first = await a;
+    expect(first.length).toBeGreaterThan(10);
+    // A process that ends between two cycles is seen gone by the next scan.
+    rmSync(path.join(root, 'proc', String(first[first.length - 1]!.pid)), { recursive: true, force: true });
+    expect((await sharedPidStats(paths)).length).toBe(first.length - 1);
+  });
+});
