@@ -62,6 +62,12 @@ export const agentSchema = z.strictObject({
     }),
     {},
   ),
+  /**
+   * How the agent knows the clock is right (README "Clock without RTC"): auto = wait for
+   * systemd-timesyncd's synchronisation where timesyncd runs, else trust the clock;
+   * timesyncd = always wait for it; none = trust the clock (a board with a set RTC).
+   */
+  clock: z.prefault(z.strictObject({ sync: def(z.enum(['auto', 'timesyncd', 'none']), 'auto') }), {}),
   /** Readings wait here on disk until the ingestor confirms they are stored. */
   outbox: z.prefault(
     z.strictObject({

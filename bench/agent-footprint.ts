@@ -1,32 +1,102 @@
-// `npm run bench -- agent [--seconds 60]`: the real agent (`machmon agent`, every group
-// every second, publishing to a local mosquitto) next to Debian's prometheus-node-exporter
-// scraped once a second, for the same wall time. Prints CPU time per cycle (agent) and per
-// scrape (node_exporter), RSS of both and the ratios. The first 5 s (start-up) are not counted.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run bench -- agent [--seconds 60]`: what the agent costs on a Pi, measured the way the Pi
+// runs it (README "Deploy on a Pi", Footprint): the Pi bundle (scripts/build-agent.mjs, built
+// for the run) started with the Node flags of deploy/systemd/machmon-agent.service, every group
+// every second, connected to a real broker (mosquitto) and publishing, its readings confirmed
+// the way the ingestor confirms them (a client here plays the ingestor: it takes each reading's
+// seq and publishes the ranges on confirm/stored, so the outbox write path and confirmation
+// handling run as in production). Beside it, in the same run: Debian's
+// prometheus-node-exporter scraped once a second, and an empty `node` with the same flags
+// (the runtime's own RSS). Prints CPU per cycle against CPU per scrape, RSS over the empty
+// runtime, the goals, and a last line GOALS-MET or GOALS-MISSED.
+// MACHMON_BENCH_NODE=/path/to/node runs the bundle and the empty runtime on another Node (18);
+// MACHMON_BENCH_PROFILE=<dir> writes the agent's CPU profile there (npm run bench -- profile-top <file>).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FLEET_METRICS } from './record-payloads.js';
+import mqtt from 'mqtt';
+import { confirmPayloads } from '../common/confirm.js';
+import { HeaderType, METRIC_NAMES } from '../common/schema.js';
+import { confirmTopic } from '../common/topics.js';
 import { cpuBetween, sampleProc, startChild } from './procs.js';
-import { MACHMON } from './repo.js';
+import { REPO } from './repo.js';
 import { binary, freePort, portOpen, startMosquitto } from './servers.js';
 
 export interface AgentFootprintOptions {
   seconds: number;
 }
 
+/** The issue's goals: no more CPU per full cycle than node_exporter per scrape, and little memory over the runtime. */
+export const GOALS = { cpuRatio: 1.0, rssOverEmptyMb: 5 } as const;
 const WARMUP_MS = 5000;
+const HOST = 'bench-agent';
+const UNIT = path.join(REPO, 'deploy/systemd/machmon-agent.service');
+
+/** The Node flags of the unit's ExecStart: what comes between the node binary and the bundle. */
+export function unitNodeFlags(unitText: string): string[] {
+  const exec = /^ExecStart=(\S+)\s+(.*?)\s+(\S+machmon-agent\.cjs)\b/m.exec(unitText);
+  if (!exec) throw new Error('no "ExecStart=<node> <flags> …/machmon-agent.cjs" line in the unit');
+  return exec[2]!.split(/\s+/).filter(Boolean);
+}
+
+/** Reads the first field (the header) of a reading and returns its seq, without decoding the rest. */
+function seqOf(payload: Buffer): number | undefined {
+  // Field 1, wire type 2 (length-delimited): tag byte 0x0a, then a varint length.
+  if (payload[0] !== 0x0a) return undefined;
+  let len = 0;
+  let shift = 0;
+  let p = 1;
+  for (; p < payload.length; p++) {
+    len |= (payload[p]! & 0x7f) << shift;
+    shift += 7;
+    if (!(payload[p]! & 0x80)) break;
+  }
+  const header = HeaderType.decode(payload.subarray(p + 1, p + 1 + len)) as unknown as { seq?: number };
+  return header.seq === undefined ? undefined : Number(header.seq);
+}
 
 export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: string; ok: boolean }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-bench-agent-'));
   const stops: (() => Promise<void>)[] = [];
+  const node = process.env.MACHMON_BENCH_NODE ?? process.execPath;
   try {
+    const build = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', path.join(dir, 'build')], { cwd: REPO, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`build-agent failed:\n${build.stdout}\n${build.stderr}`);
+    const bundle = path.join(dir, 'build', 'machmon-agent.cjs');
+    const flags = unitNodeFlags(readFileSync(UNIT, 'utf8'));
+    const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
     stops.push(() => mosquitto.stop());
-    const metrics = Object.fromEntries(FLEET_METRICS.map((m) => [m, { enabled: true, intervalMs: 1000 }]));
+    const brokerUrl = `mqtt://127.0.0.1:${mosquitto.port}`;
+
+    // The ingestor's part: every reading's seq confirmed stored, in ranges, once per its default
+    // flush interval (ingestor.flushIntervalMs, 1 s), as the ingestor confirms after each write.
+    const confirmer = await mqtt.connectAsync(brokerUrl, { clientId: 'bench-confirmer', protocolVersion: 4 });
+    stops.push(() => confirmer.endAsync());
+    let pending: number[] = [];
+    let received = 0;
+    confirmer.on('message', (_topic, payload) => {
+      const seq = seqOf(payload);
+      received++;
+      if (seq !== undefined) pending.push(seq);
+    });
+    await confirmer.subscribeAsync(`machmon/${HOST}/+`, { qos: 1 });
+    const confirmTimer = setInterval(() => {
+      if (!pending.length) return;
+      for (const p of confirmPayloads(pending)) void confirmer.publishAsync(confirmTopic(HOST), p, { qos: 1 });
+      pending = [];
+    }, 1000);
+    stops.push(async () => clearInterval(confirmTimer));
+
+    const metrics = Object.fromEntries(METRIC_NAMES.map((m) => [m, { enabled: true, intervalMs: 1000 }]));
     const file = path.join(dir, 'agent.json');
-    writeFileSync(file, JSON.stringify({ agent: { brokerUrl: `mqtt://127.0.0.1:${mosquitto.port}`, hostname: 'bench-agent', password: 'x', intervalMs: 1000, metrics, dataDir: path.join(dir, 'agent') }, log: { level: 'warn' } }));
-    const agent = startChild('machmon-agent', process.execPath, [MACHMON, 'agent', '--config', file], path.join(dir, 'agent.log'));
+    writeFileSync(file, JSON.stringify({ agent: { brokerUrl, hostname: HOST, password: 'x', intervalMs: 1000, metrics, clock: { sync: 'none' }, dataDir: path.join(dir, 'agent') }, log: { level: 'warn' } }));
+    const profile = process.env.MACHMON_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.MACHMON_BENCH_PROFILE)}`] : [];
+    const agent = startChild('machmon-agent', node, [...flags, ...profile, bundle, '--config', file], path.join(dir, 'agent.log'));
     stops.unshift(() => agent.stop());
+    const empty = startChild('empty-node', node, [...flags, '-e', 'setInterval(() => {}, 1 << 30)'], path.join(dir, 'empty.log'));
+    stops.unshift(() => empty.stop());
 
     const nePort = await freePort();
     const ne = startChild('node_exporter', binary('prometheus-node-exporter'), [`--web.listen-address=127.0.0.1:${nePort}`], path.join(dir, 'node-exporter.log'));
@@ -48,29 +118,36 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
       }
     })();
 
-    console.log(`agent footprint: machmon agent (${FLEET_METRICS.length} groups every 1 s) vs prometheus-node-exporter scraped every 1 s, ${o.seconds} s`);
+    console.log(`agent footprint: the Pi bundle on Node ${nodeVersion} (${flags.join(' ')}), ${METRIC_NAMES.length} groups every 1 s, connected to mosquitto with confirmations, vs prometheus-node-exporter scraped every 1 s and an empty node with the same flags, ${o.seconds} s`);
     await new Promise((r) => setTimeout(r, WARMUP_MS));
     const a0 = sampleProc(agent.pid);
     const n0 = sampleProc(ne.pid);
     const s0 = scrapes;
+    const r0 = received;
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
     const a1 = sampleProc(agent.pid);
     const n1 = sampleProc(ne.pid);
+    const e1 = sampleProc(empty.pid);
     const cycles = (Date.now() - t0) / 1000;
     const scraped = scrapes - s0;
+    const published = received - r0;
     scraping = false;
     await scrapeLoop;
     if (!a1) throw new Error(`the agent is not running:\n${agent.tail()}`);
+    if (published === 0) throw new Error(`the agent published nothing during the run:\n${agent.tail()}`);
 
     const agentMs = (cpuBetween(a0, a1) * 1000) / cycles;
     const neMs = (cpuBetween(n0, n1) * 1000) / Math.max(1, scraped);
-    const agentRssMb = a1.rssKb / 1024;
-    const neRssMb = (n1?.rssKb ?? NaN) / 1024;
-    console.log(`  machmon agent:  ${agentMs.toFixed(2)} ms CPU per cycle (${cycles.toFixed(0)} cycles), RSS ${agentRssMb.toFixed(1)} MB (peak ${(a1.peakRssKb / 1024).toFixed(1)} MB)`);
-    console.log(`  node_exporter:  ${neMs.toFixed(2)} ms CPU per scrape (${scraped} scrapes of ${(scrapeBytes / 1024).toFixed(0)} KB), RSS ${neRssMb.toFixed(1)} MB (peak ${((n1?.peakRssKb ?? NaN) / 1024).toFixed(1)} MB)`);
-    const ok = agentMs <= neMs && agentRssMb <= 45;
-    const line = `SUMMARY agent cpu=${agentMs.toFixed(2)}ms/cycle node_exporter=${neMs.toFixed(2)}ms/scrape ratio=${(agentMs / neMs).toFixed(2)} rss=${agentRssMb.toFixed(1)}MB node_exporter_rss=${neRssMb.toFixed(1)}MB rss_ratio=${(agentRssMb / neRssMb).toFixed(2)} ${ok ? 'OK' : 'GOALS-MISSED'} (goals: cpu ratio <= 1, rss <= 45 MB)`;
+    const mb = (kb: number | undefined) => (kb ?? NaN) / 1024;
+    const ratio = agentMs / neMs;
+    const overEmpty = mb(a1.rssKb) - mb(e1?.rssKb);
+    console.log(`  machmon agent:  ${agentMs.toFixed(2)} ms CPU per cycle (${cycles.toFixed(0)} cycles, ${published} readings published and confirmed), RSS ${mb(a1.rssKb).toFixed(1)} MB (peak ${mb(a1.peakRssKb).toFixed(1)} MB)`);
+    console.log(`  node_exporter:  ${neMs.toFixed(2)} ms CPU per scrape (${scraped} scrapes of ${(scrapeBytes / 1024).toFixed(0)} KB), RSS ${mb(n1?.rssKb).toFixed(1)} MB`);
+    console.log(`  empty node:     RSS ${mb(e1?.rssKb).toFixed(1)} MB with the same flags`);
+    console.log(`  CPU: ${ratio.toFixed(2)}x node_exporter (goal <= ${GOALS.cpuRatio.toFixed(1)}x); RSS over the empty runtime: ${overEmpty.toFixed(1)} MB (goal <= ${GOALS.rssOverEmptyMb} MB)`);
+    const ok = ratio <= GOALS.cpuRatio && overEmpty <= GOALS.rssOverEmptyMb;
+    const line = `SUMMARY agent node=${nodeVersion} cpu=${agentMs.toFixed(2)}ms/cycle node_exporter=${neMs.toFixed(2)}ms/scrape ratio=${ratio.toFixed(2)} rss=${mb(a1.rssKb).toFixed(1)}MB empty=${mb(e1?.rssKb).toFixed(1)}MB over_empty=${overEmpty.toFixed(1)}MB\n${ok ? 'GOALS-MET' : 'GOALS-MISSED'}`;
     return { line, ok };
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);

@@ -98,6 +98,15 @@ export function encodeMetric<M extends MetricName>(name: M, message: MetricMessa
 }
 
 /**
+ * Encodes a reading the compiler has already checked against the generated types (the agent's
+ * collectors build Reading<M> objects): no runtime verify, which was a third of the agent's
+ * encoding CPU per reading. Anything built from outside input goes through encodeMetric.
+ */
+export function encodeTypedMetric<M extends MetricName>(name: M, message: MetricMessages[M]): Uint8Array {
+  return metricSpec(name).type.encode(message).finish();
+}
+
+/**
  * Decodes one payload into a plain object: unset optional fields are absent (not 0),
  * 64-bit integers are numbers. Throws on bytes that are not a valid message.
  */

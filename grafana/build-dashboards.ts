@@ -666,6 +666,18 @@ function host() {
     at(12, 8, table('Block devices', [target(lastValues('ioRatio', [['readKbTotal', 'Read since boot'], ['writtenKbTotal', 'Written since boot']], { by: ['device'] }), { format: 'table' })], {
       columns: { device: { displayName: 'Device' }, 'Read since boot': { unit: 'kbytes' }, 'Written since boot': { unit: 'kbytes' } },
     })),
+    at(12, 8, timeseries('Bytes written per interval (SD card wear)', [target(meanSeries('ioRatio', [['writtenBytes', 'written']], { by: ['device'], fn: 'sum' }), { alias: '$tag_device' })], {
+      description: 'What the agent saw written between two samples, summed per graph interval: SD cards wear out with writes.',
+      unit: 'bytes',
+      min: 0,
+    })),
+    at(6, 8, table('Written since boot', [target(lastValues('ioRatio', [['writtenBytesSinceBoot', 'Written']], { by: ['device'] }), { format: 'table' })], {
+      columns: { device: { displayName: 'Device' }, Written: { unit: 'bytes' } },
+    })),
+    at(6, 8, table('Filesystem trouble', [target(lastValues('partitions', [['readOnly', 'Read-only'], ['fsErrors', 'ext4 errors']], { by: ['mount'] }), { format: 'table' })], {
+      description: 'A filesystem mounted read-only, or ext4 errors in its superblock: on a Pi, often a dying SD card.',
+      columns: { mount: { displayName: 'Mounted on' }, 'Read-only': { mappings: FLAG_MAPPINGS, cell: 'color-background' } },
+    })),
     'Temperature',
     at(8, 8, gauge('Current temperature', [target(lastValues('temperature', [['degreesCelsius', 'degrees']], { by: ['sensor'] }), { alias: '$tag_sensor' })], { unit: 'celsius', min: 0, max: 100, thresholds: TEMPERATURE_THRESHOLDS })),
     at(16, 8, timeseries('Temperature per sensor', [target(meanSeries('temperature', [['degreesCelsius', 'degrees']], { by: ['sensor', 'source'] }), { alias: '$tag_sensor ($tag_source)' })], { unit: 'celsius', thresholds: TEMPERATURE_THRESHOLDS })),
@@ -681,11 +693,22 @@ function host() {
       ['txQueueLen', 'TX queue'],
       ['rxPackets', 'RX packets'],
       ['txPackets', 'TX packets'],
-    ], { by: ['interface'] }), { format: 'table' })], { columns: { interface: { displayName: 'Interface' } } })),
+      ['linkSpeedMbps', 'Speed'],
+    ], { by: ['interface'] }), { format: 'table' })], { columns: { interface: { displayName: 'Interface' }, Speed: { unit: 'Mbits' } } })),
     at(8, 8, timeseries('TX packets per interface', [target(meanSeries('networkMetrics', [['txPackets', 'tx']], { fn: PER_SECOND, by: ['interface'] }), { alias: '$tag_interface' })], { unit: 'pps', min: 0 })),
     at(8, 8, timeseries('RX packets per interface', [target(meanSeries('networkMetrics', [['rxPackets', 'rx']], { fn: PER_SECOND, by: ['interface'] }), { alias: '$tag_interface' })], { unit: 'pps', min: 0 })),
     at(8, 8, timeseries('Errors and collisions', [target(meanSeries('networkMetrics', [['rxErrors', 'rx errors'], ['txErrors', 'tx errors'], ['collisions', 'collisions']], { fn: 'max', by: ['interface'] }), { alias: '$tag_interface $col' })], {
       description: 'Counters since the interface came up; a rising line is a problem.',
+      unit: 'short',
+      min: 0,
+    })),
+    at(12, 8, timeseries('Wi-Fi signal and noise', [target(meanSeries('networkMetrics', [['wirelessSignalDbm', 'signal'], ['wirelessNoiseDbm', 'noise']], { by: ['interface'] }), { alias: '$tag_interface $col' })], {
+      description: 'From /proc/net/wireless, in dBm (closer to 0 is stronger). Drivers with a relative scale, and brcmfmac\'s missing noise figure, leave gaps.',
+      unit: 'dBm',
+      thresholds: thresholds('red', [-80, 'orange'], [-67, green]),
+    })),
+    at(12, 8, timeseries('Wi-Fi link quality', [target(meanSeries('networkMetrics', [['wirelessLinkQuality', 'quality']], { by: ['interface'] }), { alias: '$tag_interface' })], {
+      description: 'As the driver counts it (brcmfmac: out of 70).',
       unit: 'short',
       min: 0,
     })),
@@ -726,6 +749,8 @@ function host() {
     at(6, 8, timeseries('ARM clock', [target(meanSeries('piHealth', [['armClockKhz', 'ARM clock']], { by: [] }))], { unit: 'rotkhz', min: 0 })),
     at(6, 8, table('Pi flags since boot', [target(lastValues('piHealth', [
       ['model', 'Model'],
+      ['revision', 'Revision'],
+      ['serial', 'Serial'],
       ['throttledRaw', 'get_throttled'],
       ['underVoltageSinceBoot', 'Under-voltage'],
       ['freqCappedSinceBoot', 'Frequency capped'],
@@ -734,6 +759,17 @@ function host() {
     ], { by: [] }), { format: 'table' })], {
       columns: Object.fromEntries(['Under-voltage', 'Frequency capped', 'Throttled', 'Soft temp limit'].map((n) => [n, { mappings: FLAG_MAPPINGS, cell: 'color-background' }])),
     })),
+    at(8, 8, timeseries('CPU clock per policy', [target(meanSeries('cpuFreq', [['curKhz', 'current'], ['minKhz', 'min'], ['maxKhz', 'max']], { by: ['policy'] }), { alias: '$tag_policy $col' })], {
+      description: 'cpufreq: the frequency the kernel requested. The firmware may run slower; the frequency-capped and throttled flags say when.',
+      unit: 'rotkhz',
+      min: 0,
+    })),
+    at(8, 8, timeseries('Fan speed', [target(meanSeries('fan', [['rpm', 'rpm']], { by: ['fan'] }), { alias: '$tag_fan' })], {
+      description: 'hwmon fans (the Pi 5 Active Cooler is pwmfan). Its tachometer is unreliable at mid PWM: compare with the duty.',
+      unit: 'rotrpm',
+      min: 0,
+    })),
+    at(8, 8, timeseries('Fan PWM duty', [target(meanSeries('fan', [['pwmPercent', 'duty']], { by: ['fan'] }), { alias: '$tag_fan' })], { unit: 'percent', min: 0, max: 100 })),
     'Agent health',
     at(8, 8, timeseries('Outbox', [target(meanSeries('agentHealth', [['outboxMessages', 'messages']], { by: [], fn: 'max' }))], { description: 'Readings waiting for the ingestor\'s confirmation that they are stored.', unit: 'short', min: 0 })),
     at(8, 8, timeseries('Oldest unconfirmed reading', [target(meanSeries('agentHealth', [['oldestUnconfirmedAgeMs', 'age']], { by: [], fn: 'max' }))], { unit: 'ms', min: 0, thresholds: thresholds(green, [60000, 'orange'], [300000, 'red']) })),

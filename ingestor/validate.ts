@@ -2,6 +2,7 @@
 // PayloadError whose `reason` labels the rejection counter; the router logs and counts.
 import { PayloadError } from '../common/errors.js';
 import type { FieldSpec, Header, MetricSpec } from '../common/schema.js';
+import { TimeStatus } from '../proto/gen/machmon.js';
 
 /** 2001-01-01T00:00:00Z: no Pi took a sample before that; a clock stuck at 1970 did. */
 export const EARLIEST_SAMPLE_MS = Date.UTC(2001, 0, 1);
@@ -29,6 +30,11 @@ export const UNIT_RANGES: Readonly<Record<string, Range | 'text'>> = {
   count: NON_NEGATIVE,
   load: NON_NEGATIVE,
   kilohertz: NON_NEGATIVE,
+  megabits_per_second: NON_NEGATIVE,
+  rpm: { min: 0, max: 100_000 },
+  // Received power: -256 is brcmfmac's "no figure" and is left unset by the agent; +30 dBm is
+  // a 1 W transmitter next door.
+  dbm: { min: -200, max: 30 },
   bitfield: NON_NEGATIVE,
   celsius: { min: -100, max: 200 },
   nice: { min: -20, max: 19 },
@@ -70,6 +76,12 @@ export function validateReading(spec: MetricSpec, message: Record<string, unknow
   if (!header) throw new PayloadError('missing_header', `${spec.name} from ${topicHost}: no header`);
   if ((header.hostname ?? '') !== topicHost) {
     throw new PayloadError('hostname_mismatch', `${spec.name}: header hostname "${header.hostname ?? ''}" is not the topic's "${topicHost}"`);
+  }
+  // A reading whose time the agent could not know (README "Clock without RTC") is refused,
+  // never stored at the unsynchronised clock's time.
+  const status = header.timeStatus ?? TimeStatus.TIME_STATUS_UNSPECIFIED;
+  if (status === TimeStatus.TIME_STATUS_UNKNOWN || status === TimeStatus.TIME_STATUS_UNSYNCHRONIZED) {
+    throw new PayloadError('time_unknown', `${spec.name} from ${topicHost}: taken before the clock was synchronised, in a boot (${header.bootId || 'unknown'}) whose time offset the agent never learned`);
   }
   const t = header.sampleTimeMs;
   if (t === undefined || t === null || t === 0) throw new PayloadError('missing_sample_time', `${spec.name} from ${topicHost}: no sample time`);

@@ -6,7 +6,7 @@
 //
 //   node scripts/build-agent.mjs [--out <dir>]      (default build/agent)
 //
-// Output: <out>/machmon-agent.js, <out>/machmon-agent.meta.json (esbuild metafile),
+// Output: <out>/machmon-agent.cjs, <out>/machmon-agent.meta.json (esbuild metafile),
 //         <out>/machmon-agent-<version>.tar.gz and <out>/machmon-agent-<version>.tar.gz.sha256
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -61,11 +61,12 @@ const replaced = {
 const result = await build({
   absWorkingDir: repo,
   entryPoints: ['deploy/pi/bundle-main.ts'],
-  outfile: path.join(out, 'machmon-agent.js'),
+  outfile: path.join(out, 'machmon-agent.cjs'),
   bundle: true,
   platform: 'node',
   target: 'node18',
-  // CommonJS: runs as `node machmon-agent.js` anywhere, without a package.json saying "type": "module".
+  // CommonJS named .cjs: Node runs it as CommonJS wherever it lies, also beside a package.json
+  // saying "type": "module" (the checkout's own, for build/agent/machmon-agent.cjs).
   format: 'cjs',
   external: [...EXTERNAL, ...OPTIONAL],
   plugins: [replaced],
@@ -94,7 +95,7 @@ const stage = path.join(out, name);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 const files = [
-  ['machmon-agent.js', path.join(out, 'machmon-agent.js'), 0o644],
+  ['machmon-agent.cjs', path.join(out, 'machmon-agent.cjs'), 0o644],
   ['install.sh', path.join(repo, 'deploy/pi/install.sh'), 0o755],
   ['machmon-agent.service', path.join(repo, 'deploy/systemd/machmon-agent.service'), 0o644],
   ['machmon.example.json', path.join(repo, 'deploy/pi/machmon.example.json'), 0o644],
@@ -123,4 +124,4 @@ if (tar.status !== 0) {
 }
 writeFileSync(`${tarball}.sha256`, `${sha256(tarball)}  ${path.basename(tarball)}\n`);
 const kib = (f) => `${Math.round(readFileSync(f).length / 1024)} KiB`;
-console.log(`build-agent: ${path.relative(repo, path.join(out, 'machmon-agent.js'))} (${kib(path.join(out, 'machmon-agent.js'))}), ${path.relative(repo, tarball)} (${kib(tarball)})`);
+console.log(`build-agent: ${path.relative(repo, path.join(out, 'machmon-agent.cjs'))} (${kib(path.join(out, 'machmon-agent.cjs'))}), ${path.relative(repo, tarball)} (${kib(tarball)})`);

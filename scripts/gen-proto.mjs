@@ -48,6 +48,12 @@ export function generate() {
   };
   const metrics = [];
   for (const t of pkg.nestedArray) {
+    if (t instanceof protobuf.Enum) {
+      lines.push(`export const ${t.name} = {`);
+      for (const [k, v] of Object.entries(t.values)) lines.push(`  ${k}: ${v},`);
+      lines.push('} as const;', `export type ${t.name} = (typeof ${t.name})[keyof typeof ${t.name}];`, '');
+      continue;
+    }
     if (!(t instanceof protobuf.Type)) continue;
     emit(t, t.name);
     if (t.options?.['(measurement)']) metrics.push(t.name);

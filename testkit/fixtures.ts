@@ -24,7 +24,8 @@ export const output = (rel: string): string => readFileSync(path.join(OUTPUTS, r
 /** A temporary copy of host trees (later ones on top), removed by the returned cleanup. */
 export function tempTree(...hosts: string[]): { root: string; cleanup: () => void } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'machmon-procfs-'));
-  for (const h of hosts) cpSync(path.join(HOSTS, h), root, { recursive: true });
+  // verbatimSymlinks: a tree's relative links (sysfs class -> devices) stay inside the copy.
+  for (const h of hosts) cpSync(path.join(HOSTS, h), root, { recursive: true, verbatimSymlinks: true });
   return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

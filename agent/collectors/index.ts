@@ -16,6 +16,8 @@ import { collector as latency } from './latency.js';
 import { collector as networkMetrics } from './network-metrics.js';
 import { collector as systemAdditionalInfo } from './system-additional-info.js';
 import { collector as piHealth } from './pi-health.js';
+import { collector as fan } from './fan.js';
+import { collector as cpuFreq } from './cpu-freq.js';
 
 /** agentHealth is not here: the agent's runtime reports it from its outbox. */
 export type CollectedMetric = Exclude<MetricName, 'agentHealth'>;
@@ -35,4 +37,6 @@ export const COLLECTORS: { readonly [M in CollectedMetric]: CollectorEntry<M> } 
   networkMetrics,
   systemAdditionalInfo,
   piHealth,
+  fan,
+  cpuFreq,
 };

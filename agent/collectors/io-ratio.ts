@@ -3,7 +3,8 @@
 // spawn; systeminformation's disksIO() sums all devices into one figure and its
 // blockDevices() runs lsblk). Rates cover the time since the previous sample, measured
 // with /proc/uptime as iostat does; the first sample gives rates since boot, as iostat's
-// first report. Which devices count, and why: isWholeDisk.
+// first report. Which devices count, and why: isWholeDisk. Bytes written per interval and since
+// boot are fields of their own: SD cards die of writes.
 import { readdir } from 'node:fs/promises';
 import { readKernelFile } from '../read/kernel-files.js';
 import { SensorError } from '../../common/errors.js';
@@ -55,6 +56,7 @@ export const collector: CollectorEntry<'ioRatio'> = {
             delete r.transfersPerSecond;
             delete r.readKbPerSecond;
             delete r.writtenKbPerSecond;
+            delete r.writtenBytes;
           }
           return r;
         });

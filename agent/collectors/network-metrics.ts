@@ -3,6 +3,8 @@
 // interface. Cached and refreshed every 5 minutes or when the interface list changes:
 // addresses (os.networkInterfaces(), a getifaddrs call, no child process), link type, flags,
 // MAC. Never systeminformation's networkInterfaces(): it spawns processes (~260 ms on a Pi).
+// Wireless interfaces add link quality, signal and noise from /proc/net/wireless (one more
+// small read per cycle); wired ones their link speed (sysfs `speed`, Mb/s).
 import os from 'node:os';
 import { errText } from '../../common/errors.js';
 import { parseSysHex, parseSysInt } from '../parse/sysfs.js';
@@ -10,6 +12,7 @@ import { readKernelText, readText } from '../read/kernel-files.js';
 import { cachedFor } from './shared/cached.js';
 import { logOnce } from './shared/log-once.js';
 import { broadcastOf, IFF_BROADCAST, linkEncap, parseProcNetDev, pickAddresses, type InterfaceAddresses } from '../parse/net.js';
+import { parseWireless, type WirelessStats } from '../parse/wireless.js';
 import type { NetworkMetricsRow } from '../../proto/gen/machmon.js';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry } from './types.js';
 
@@ -32,6 +35,23 @@ export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetrics
   const getInterfaces = deps.networkInterfaces ?? os.networkInterfaces;
   const now = deps.now ?? Date.now;
   const netDev = paths.proc('net', 'dev');
+  const wirelessFile = paths.proc('net', 'wireless');
+
+  async function readWireless(): Promise<Map<string, WirelessStats>> {
+    try {
+      const text = await readKernelText(wirelessFile);
+      if (text === undefined) {
+        once.log('wireless', 'debug', { file: wirelessFile }, 'no /proc/net/wireless (no wireless extensions): no Wi-Fi values');
+        return new Map();
+      }
+      const stats = parseWireless(text);
+      for (const w of stats) if (w.levelNotDbm) once.log(`${w.interface}:level`, 'info', { interface: w.interface, reason: w.levelNotDbm }, 'Wi-Fi signal level is not in dBm; wirelessSignalDbm left unset');
+      return new Map(stats.map((w) => [w.interface, w]));
+    } catch (err) {
+      once.warn('wireless', err, 'cannot read /proc/net/wireless; Wi-Fi values left unset');
+      return new Map();
+    }
+  }
   // Addresses, MAC and link type per interface: read again every NET_FACTS_TTL_MS, or at once when the interfaces change.
   let factsFor = '';
   let names: string[] = [];
@@ -85,12 +105,14 @@ export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetrics
         facts.clear();
         factsFor = key;
       }
-      const byName = await facts.get();
+      const [byName, wireless] = await Promise.all([facts.get(), readWireless()]);
       const rows = await Promise.all(
         names.map(async (name): Promise<NetworkMetricsRow> => {
           const c = counters.get(name)!;
           const f = byName.get(name);
-          const [mtu, txQueueLen] = await Promise.all([sysInt(name, 'mtu'), sysInt(name, 'tx_queue_len')]);
+          const w = wireless.get(name);
+          // speed: EINVAL for Wi-Fi and down links, -1 on some drivers; only a positive value is a speed.
+          const [mtu, txQueueLen, speed] = await Promise.all([sysInt(name, 'mtu'), sysInt(name, 'tx_queue_len'), w || name === 'lo' ? undefined : sysInt(name, 'speed')]);
           const row: NetworkMetricsRow = { name, rxPackets: c.rxPackets, rxErrors: c.rxErrors, txPackets: c.txPackets, txErrors: c.txErrors, collisions: c.collisions };
           if (f?.ipv4 !== undefined) row.ipv4 = f.ipv4;
           if (f?.netmask !== undefined) row.netmask = f.netmask;
@@ -103,6 +125,10 @@ export function createNetworkMetrics(ctx: CollectorContext, deps: NetworkMetrics
           if (f?.linkEncap !== undefined) row.linkEncap = f.linkEncap;
           if (mtu !== undefined) row.mtu = mtu;
           if (txQueueLen !== undefined) row.txQueueLen = txQueueLen;
+          if (speed !== undefined && speed > 0) row.linkSpeedMbps = speed;
+          if (w?.linkQuality !== undefined) row.wirelessLinkQuality = w.linkQuality;
+          if (w?.signalDbm !== undefined) row.wirelessSignalDbm = w.signalDbm;
+          if (w?.noiseDbm !== undefined) row.wirelessNoiseDbm = w.noiseDbm;
           return row;
         }),
       );

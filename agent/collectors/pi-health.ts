@@ -4,6 +4,7 @@
 //   /sys/class/hwmon/hwmon*/{name=rpi_volt, in0_lcrit_alarm}
 //   /proc/device-tree/model                                 "Raspberry Pi 4 Model B Rev 1.4\0"
 //   /sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq  kHz
+//   /proc/device-tree/serial-number, /proc/cpuinfo          serial, revision (read once)
 // A machine without get_throttled, rpi_volt and a "Raspberry Pi" model is not a Pi: NoDataError,
 // logged once at debug. No child process.
 import { errText } from '../../common/errors.js';
@@ -11,7 +12,7 @@ import { parseSysInt } from '../parse/sysfs.js';
 import { readText } from '../read/kernel-files.js';
 import { cachedFor } from './shared/cached.js';
 import { logOnce } from './shared/log-once.js';
-import { GET_THROTTLED, parseDeviceTreeModel, parseThrottled } from '../parse/pi.js';
+import { GET_THROTTLED, parseCpuinfoBoard, parseDeviceTreeModel, parseDeviceTreeString, parseThrottled } from '../parse/pi.js';
 import { findRpiVoltHwmon } from '../read/hwmon.js';
 import path from 'node:path';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry, type Reading } from './types.js';
@@ -25,6 +26,7 @@ export function createPiHealth(ctx: CollectorContext): Collector<'piHealth'> {
   const throttledFile = paths.sys(...GET_THROTTLED);
   const clockFile = paths.sys('devices', 'system', 'cpu', 'cpu0', 'cpufreq', 'scaling_cur_freq');
   let model: { value: string | undefined } | undefined; // read once: the board does not change
+  let board: { serial?: string; revision?: string } | undefined;
   // Once found it stays; while missing it is looked for again every HWMON_RESCAN_MS.
   const hwmonDir = cachedFor((dir: string | undefined) => (dir ? Infinity : HWMON_RESCAN_MS), () => findRpiVoltHwmon(paths.sys('class', 'hwmon')).catch(() => undefined));
 
@@ -54,6 +56,11 @@ export function createPiHealth(ctx: CollectorContext): Collector<'piHealth'> {
     name: 'piHealth',
     async collect() {
       model ??= { value: await optional('model', paths.proc('device-tree', 'model'), parseDeviceTreeModel) };
+      if (!board) {
+        const cpuinfo = (await optional('cpuinfo', paths.proc('cpuinfo'), parseCpuinfoBoard)) ?? {};
+        const dtSerial = await optional('serial', paths.proc('device-tree', 'serial-number'), parseDeviceTreeString);
+        board = { serial: dtSerial ?? cpuinfo.serial, revision: cpuinfo.revision };
+      }
       const hwmon = await hwmonDir.get();
       const [throttled, lcrit, clock] = await Promise.all([
         optional('throttled', throttledFile, parseThrottled),
@@ -69,6 +76,8 @@ export function createPiHealth(ctx: CollectorContext): Collector<'piHealth'> {
       if (lcrit !== undefined) reading.hwmonLcritAlarm = lcrit;
       if (model.value !== undefined) reading.model = model.value;
       if (clock !== undefined) reading.armClockKhz = clock;
+      if (board.serial !== undefined) reading.serial = board.serial;
+      if (board.revision !== undefined) reading.revision = board.revision;
       return reading;
     },
   };

@@ -18,7 +18,7 @@ import { cachedFor } from './shared/cached.js';
 import { logOnce } from './shared/log-once.js';
 import { SensorError } from '../../common/errors.js';
 import type { Paths } from '../read/paths.js';
-import { scanPidStats } from './shared/pids.js';
+import { sharedPidStats } from './shared/pids.js';
 import { BOOT_TIME_TTL_MS, readBootTimeMs } from './shared/boot-time.js';
 import type { CollectorEntry, Reading } from './types.js';
 
@@ -118,7 +118,7 @@ export const collector: CollectorEntry<'process'> = {
       name: 'process',
       async collect(): Promise<Reading<'process'>> {
         const [stats, uptimeText, bootMs, memKb] = await Promise.all([
-          scanPidStats(ctx.paths),
+          sharedPidStats(ctx.paths),
           readKernelFile(ctx.paths.proc('uptime')).catch((err: unknown) => {
             throw new SensorError(`process: cannot read ${ctx.paths.proc('uptime')}`, { cause: err });
           }),

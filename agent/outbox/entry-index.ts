@@ -1,5 +1,5 @@
 // The outbox's only in-memory state: an index of the unfinished records in typed-array
-// columns (seq, metric, segment, offset, size, sample time, sent time), about 40 bytes per
+// columns (seq, metric, flags, segment, offset, size, sample time, sent time), about 40 bytes per
 // record, never the payloads.
 
 /** Unfinished records, oldest first, in columns. Seqs strictly increase from head to tail. */
@@ -12,16 +12,18 @@ export class EntryIndex {
   size = new Uint32Array(this.cap); // 0 = finished
   seg = new Uint32Array(this.cap);
   metric = new Uint8Array(this.cap);
+  flags = new Uint8Array(this.cap);
   head = 0;
   tail = 0;
   live = 0;
   bytes = 0;
 
-  push(seq: number, metric: number, seg: number, off: number, size: number, time: number): void {
+  push(seq: number, metric: number, seg: number, off: number, size: number, time: number, flags = 0): void {
     if (this.tail === this.cap) this.makeSpace();
     const i = this.tail++;
     this.seq[i] = seq;
     this.metric[i] = metric;
+    this.flags[i] = flags;
     this.seg[i] = seg;
     this.off[i] = off;
     this.size[i] = size;
@@ -78,6 +80,7 @@ export class EntryIndex {
           this.size[w] = this.size[r]!;
           this.seg[w] = this.seg[r]!;
           this.metric[w] = this.metric[r]!;
+          this.flags[w] = this.flags[r]!;
         }
         w++;
       }
@@ -98,5 +101,6 @@ export class EntryIndex {
     this.size = grow(this.size);
     this.seg = grow(this.seg);
     this.metric = grow(this.metric);
+    this.flags = grow(this.flags);
   }
 }

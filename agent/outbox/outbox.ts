@@ -50,6 +50,8 @@ export interface OutboxStats {
 export interface PendingReading {
   readonly seq: number;
   readonly metric: string;
+  /** Record flags (record.ts FLAG_*). */
+  readonly flags: number;
   /** 0 when never sent since open. */
   readonly sentAt: number;
 }
@@ -133,10 +135,10 @@ export class Outbox {
    * oldest readings are dropped first. Throws when the disk refuses the write (the reading
    * is then not held) or when the record alone exceeds maxBytes.
    */
-  append(seq: number, metric: string, sampleTimeMs: number, payload: Uint8Array): void {
+  append(seq: number, metric: string, sampleTimeMs: number, payload: Uint8Array, flags = 0): void {
     this.assertOpen();
     if (!(seq > this.lastSeq)) throw new RangeError(`outbox: seq ${seq} is not above the last one (${this.lastSeq})`);
-    const rec = encodeData(seq, sampleTimeMs, metric, payload);
+    const rec = encodeData(seq, sampleTimeMs, metric, payload, flags);
     if (rec.length > this.opts.maxBytes) {
       throw new RangeError(`outbox: a ${metric} reading of ${rec.length} bytes exceeds outbox.maxBytes (${this.opts.maxBytes})`);
     }
@@ -153,7 +155,7 @@ export class Outbox {
       }
       throw err;
     }
-    this.index.push(seq, this.metricId(metric), seg.id, seg.size, rec.length, sampleTimeMs);
+    this.index.push(seq, this.metricId(metric), seg.id, seg.size, rec.length, sampleTimeMs, flags);
     seg.size += rec.length;
     seg.live++;
     this.lastSeq = seq;
@@ -185,19 +187,21 @@ export class Outbox {
    * Readings to send: never sent since open, or sent at least timeoutMs ago without a
    * confirmation; at most limit, in seq order starting at fromSeq and wrapping around to the
    * oldest (a replay cursor makes this a round robin, so a backlog larger than what the rate
-   * allows within the timeout cannot starve the newer readings).
+   * allows within the timeout cannot starve the newer readings). Seqs from holdFromSeq on are
+   * held back (readings whose time is not known yet).
    */
-  due(now: number, timeoutMs: number, limit: number, fromSeq = 0): PendingReading[] {
+  due(now: number, timeoutMs: number, limit: number, fromSeq = 0, holdFromSeq = Infinity): PendingReading[] {
     const out: PendingReading[] = [];
     const ix = this.index;
     const start = this.index.lowerBound(fromSeq);
+    const end = Math.min(ix.tail, this.index.lowerBound(holdFromSeq));
     const visit = (i: number) => {
       if (ix.size[i] === 0) return;
       const sent = ix.sent[i]!;
-      if (sent === 0 || now - sent >= timeoutMs) out.push({ seq: ix.seq[i]!, metric: this.metricNames[ix.metric[i]!]!, sentAt: sent });
+      if (sent === 0 || now - sent >= timeoutMs) out.push({ seq: ix.seq[i]!, metric: this.metricNames[ix.metric[i]!]!, flags: ix.flags[i]!, sentAt: sent });
     };
-    for (let i = start; i < ix.tail && out.length < limit; i++) visit(i);
-    for (let i = ix.head; i < start && out.length < limit; i++) visit(i);
+    for (let i = start; i < end && out.length < limit; i++) visit(i);
+    for (let i = ix.head; i < Math.min(start, end) && out.length < limit; i++) visit(i);
     return out;
   }
 
@@ -222,6 +226,13 @@ export class Outbox {
     this.removeAt(i);
     this.droppedTotal++;
     this.finish([seq]);
+    return undefined;
+  }
+
+  /** The lowest held seq with all of these flags, or undefined. */
+  firstWithFlags(flags: number): number | undefined {
+    const ix = this.index;
+    for (let i = ix.head; i < ix.tail; i++) if (ix.size[i]! > 0 && (ix.flags[i]! & flags) === flags) return ix.seq[i]!;
     return undefined;
   }
 
@@ -424,7 +435,7 @@ export class Outbox {
       const end = scanRecords(buf, (body, offset) => {
         const rec = decodeData(body);
         if (!rec || rec.seq <= this.lastSeq) return false;
-        this.index.push(rec.seq, this.metricId(rec.metric), id, offset, HEADER + body.length, rec.time);
+        this.index.push(rec.seq, this.metricId(rec.metric), id, offset, HEADER + body.length, rec.time, rec.flags);
         seg.live++;
         this.lastSeq = rec.seq;
         return true;

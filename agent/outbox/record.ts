@@ -1,7 +1,8 @@
 // The outbox's record format (see outbox.ts for the files that hold the records): every record
 // is [u32 bodyLength][u32 crc32(body)][body], little endian, so a record torn by kill -9 or a
 // power cut, or garbage at the end of a file, is found on open.
-//   data body: [u8 version=1][f64 seq][f64 sampleTimeMs][u8 metricLength][metric][payload]
+//   data body: [u8 version=2][f64 seq][f64 sampleTimeMs][u8 flags][u8 metricLength][metric][payload]
+//              (version 1, written before flags existed: no flags byte; read as flags 0)
 //   done body: [u8 version=1] then pairs [f64 from][f64 to] (inclusive ranges)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,11 @@ import { crc32 } from './crc32.js';
 /** Bytes before a record's body: length and CRC. */
 export const HEADER = 8;
 const VERSION = 1;
-const DATA_FIXED = 1 + 8 + 8 + 1;
+const DATA_VERSION = 2;
+const DATA_FIXED_V1 = 1 + 8 + 8 + 1;
+const DATA_FIXED = 1 + 8 + 8 + 1 + 1;
+/** Record flag: the sample time is not known yet (clock unsynchronised at sampling; runtime/clock.ts). */
+export const FLAG_TIME_UNSYNCHRONIZED = 1;
 
 export function writeAll(fd: number, buf: Uint8Array): void {
   let done = 0;
@@ -49,29 +54,33 @@ export function scanRecords(buf: Buffer, accept: (body: Buffer, offset: number) 
   return pos;
 }
 
-export interface DataRecord { seq: number; time: number; metric: string; payload: Buffer }
+export interface DataRecord { seq: number; time: number; flags: number; metric: string; payload: Buffer }
 
 /** A framed data record; throws RangeError for a metric name longer than 255 bytes. */
-export function encodeData(seq: number, sampleTimeMs: number, metric: string, payload: Uint8Array): Buffer {
+export function encodeData(seq: number, sampleTimeMs: number, metric: string, payload: Uint8Array, flags = 0): Buffer {
   const mlen = Buffer.byteLength(metric, 'latin1');
   if (mlen > 255) throw new RangeError(`outbox: metric name "${metric.slice(0, 40)}..." is too long`);
   const body = Buffer.allocUnsafe(DATA_FIXED + mlen + payload.length);
-  body[0] = VERSION;
+  body[0] = DATA_VERSION;
   body.writeDoubleLE(seq, 1);
   body.writeDoubleLE(sampleTimeMs, 9);
-  body[17] = mlen;
+  body[17] = flags;
+  body[18] = mlen;
   body.write(metric, DATA_FIXED, 'latin1');
   body.set(payload, DATA_FIXED + mlen);
   return frame(body);
 }
 
 export function decodeData(body: Buffer): DataRecord | undefined {
-  if (body.length < DATA_FIXED || body[0] !== VERSION) return undefined;
+  const version = body[0];
+  const fixed = version === DATA_VERSION ? DATA_FIXED : version === VERSION ? DATA_FIXED_V1 : 0;
+  if (!fixed || body.length < fixed) return undefined;
   const seq = body.readDoubleLE(1);
   const time = body.readDoubleLE(9);
-  const mlen = body[17]!;
-  if (!Number.isSafeInteger(seq) || seq < 0 || DATA_FIXED + mlen > body.length) return undefined;
-  return { seq, time, metric: body.toString('latin1', DATA_FIXED, DATA_FIXED + mlen), payload: body.subarray(DATA_FIXED + mlen) };
+  const flags = version === DATA_VERSION ? body[17]! : 0;
+  const mlen = body[fixed - 1]!;
+  if (!Number.isSafeInteger(seq) || seq < 0 || fixed + mlen > body.length) return undefined;
+  return { seq, time, flags, metric: body.toString('latin1', fixed, fixed + mlen), payload: body.subarray(fixed + mlen) };
 }
 
 export function decodeDone(body: Buffer): SeqRange[] | undefined {

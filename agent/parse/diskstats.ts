@@ -54,6 +54,9 @@ export interface IoRow {
   writtenKbPerSecond?: number;
   readKbTotal: number;
   writtenKbTotal: number;
+  /** SD card wear: bytes written since the previous sample (none on the first) and since boot. */
+  writtenBytes?: number;
+  writtenBytesSinceBoot: number;
 }
 
 /**
@@ -77,7 +80,12 @@ export function ioRow(cur: DiskStat, prev: DiskStat | undefined, seconds: number
     deviceName: cur.name,
     readKbTotal: Math.floor(cur.sectorsRead / 2),
     writtenKbTotal: Math.floor(cur.sectorsWritten / 2),
+    writtenBytesSinceBoot: cur.sectorsWritten * 512,
   };
+  if (prev) {
+    const w = delta(cur.sectorsWritten, prev.sectorsWritten);
+    if (w !== undefined) row.writtenBytes = w * 512;
+  }
   if (!(seconds > 0)) return row;
   const zero: DiskStat = { name: cur.name, readsCompleted: 0, sectorsRead: 0, writesCompleted: 0, sectorsWritten: 0, discardsCompleted: 0 };
   const p = prev ?? zero;

@@ -4,6 +4,8 @@ export interface MountEntry {
   source: string;
   mountPoint: string;
   fsType: string;
+  /** `ro` among the mount options. */
+  readOnly: boolean;
 }
 
 /** /proc/mounts escapes space, tab, newline and backslash as \040 \011 \012 \134. */
@@ -14,7 +16,7 @@ export function parseMounts(text: string): MountEntry[] {
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f.length < 3 || !f[0] || !f[1] || !f[2]) continue;
-    out.push({ source: unescape(f[0]), mountPoint: unescape(f[1]), fsType: f[2] });
+    out.push({ source: unescape(f[0]), mountPoint: unescape(f[1]), fsType: f[2], readOnly: (f[3] ?? '').split(',').includes('ro') });
   }
   return out;
 }

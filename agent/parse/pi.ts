@@ -36,3 +36,16 @@ export function parseThrottled(text: string): ThrottledFlags | undefined {
 
 /** /proc/device-tree/model is the model string plus one NUL byte. */
 export const parseDeviceTreeModel = (text: string): string | undefined => text.replace(/\0/g, '').trim() || undefined;
+
+/** Serial and Revision lines of /proc/cpuinfo ("Revision\t: d04170", "Serial\t\t: 48343bbbe3ae743b"). */
+export function parseCpuinfoBoard(text: string): { serial?: string; revision?: string } {
+  const out: { serial?: string; revision?: string } = {};
+  for (const line of text.split('\n')) {
+    const m = /^(Serial|Revision)\s*:\s*(\S+)\s*$/.exec(line);
+    if (m) out[m[1] === 'Serial' ? 'serial' : 'revision'] = m[2]!;
+  }
+  return out;
+}
+
+/** /proc/device-tree/serial-number: the serial plus a NUL, like model. */
+export const parseDeviceTreeString = parseDeviceTreeModel;

@@ -3,7 +3,7 @@
 // (round robin: each pass continues after the last reading sent), at most
 // perSecond on average (token bucket, ticks with +-50 % jitter so a fleet that comes back
 // together does not send in lockstep). Shares the publisher's connection with live readings.
-import type { Outbox } from '../outbox/outbox.js';
+import type { Outbox, PendingReading } from '../outbox/outbox.js';
 import type { Publisher } from './publisher.js';
 
 export interface ReplayOptions {
@@ -12,8 +12,13 @@ export interface ReplayOptions {
   readonly topic: (metric: string) => string;
   readonly perSecond: number;
   readonly confirmTimeoutMs: number;
+  /** Monotonic milliseconds (sent times and the rate are measured with it, never with the wall clock). */
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Readings from this seq on are not sent (they wait for the clock). */
+  readonly holdFromSeq?: () => number;
+  /** The payload to send for a reading with record flags, or undefined to leave it for now. */
+  readonly prepare?: (p: PendingReading, payload: Buffer) => Uint8Array | undefined;
 }
 
 const TICK_MS = 200;
@@ -71,8 +76,11 @@ export class Replayer {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) * this.opts.perSecond) / 1000);
     this.lastRefill = now;
     if (publisher.connected && this.tokens >= 1) {
-      for (const p of outbox.due(now, this.opts.confirmTimeoutMs, Math.floor(this.tokens), this.cursor)) {
-        const payload = outbox.read(p.seq);
+      const holdFrom = this.opts.holdFromSeq?.() ?? Infinity;
+      for (const p of outbox.due(now, this.opts.confirmTimeoutMs, Math.floor(this.tokens), this.cursor, holdFrom)) {
+        const stored = outbox.read(p.seq);
+        if (!stored) continue;
+        const payload = p.flags && this.opts.prepare ? this.opts.prepare(p, stored) : stored;
         if (!payload) continue;
         if (!publisher.publish(this.opts.topic(p.metric), payload)) break;
         outbox.markSent(p.seq, now);

@@ -5,11 +5,13 @@ import type { AgentConfig } from '../config.js';
 import type { Logger } from '../../common/log.js';
 import type { MetricName } from '../../common/schema.js';
 import { NoDataError, type Collector, type CollectorContext, type CollectorEntry, type Reading } from '../collectors/types.js';
+import { monotonicNowMs, type SampleStamp } from './clock.js';
 
 /** A registration table: the real one is COLLECTORS; tests pass their own. */
 export type CollectorTable = { readonly [M in MetricName]?: CollectorEntry<M> };
 
-export type ReadingSink = <M extends MetricName>(metric: M, reading: Reading<M>, sampleTimeMs: number) => void;
+/** `at`: both clocks read when the sample started. */
+export type ReadingSink = <M extends MetricName>(metric: M, reading: Reading<M>, at: SampleStamp) => void;
 
 export interface RunnerOptions {
   readonly config: AgentConfig;
@@ -18,7 +20,10 @@ export interface RunnerOptions {
   readonly log: Logger;
   /** Gets every reading, in the order the collectors finish. Exceptions count as failures. */
   readonly onReading: ReadingSink;
+  /** Wall clock (default Date.now). */
   readonly now?: () => number;
+  /** CLOCK_MONOTONIC in ms (default process.hrtime). */
+  readonly monotonic?: () => number;
 }
 
 /** Distinct failure messages remembered per collector (beyond: logged at debug). */
@@ -59,9 +64,11 @@ export class Runner {
   private stopped = false;
   private failuresTotal = 0;
   private readonly now: () => number;
+  private readonly monotonic: () => number;
 
   constructor(private readonly opts: RunnerOptions) {
     this.now = opts.now ?? Date.now;
+    this.monotonic = opts.monotonic ?? monotonicNowMs;
   }
 
   /** Collector runs that failed (NoDataError is not a failure) since start. */
@@ -128,7 +135,7 @@ export class Runner {
   }
 
   private async runOnce(g: Group): Promise<void> {
-    const sampleTimeMs = this.now();
+    const at: SampleStamp = { wallMs: this.now(), monotonicMs: this.monotonic() };
     g.runs++;
     let reading: Reading<MetricName>;
     try {
@@ -142,7 +149,7 @@ export class Runner {
       return;
     }
     try {
-      this.opts.onReading(g.name, reading, sampleTimeMs);
+      this.opts.onReading(g.name, reading, at);
     } catch (err) {
       this.fail(g, err, 'reading not kept');
     }

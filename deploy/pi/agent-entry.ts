@@ -1,7 +1,7 @@
 // Entry of the self-contained agent bundle for Raspberry Pi OS (Debian bookworm's Node 18),
-// built by scripts/build-agent.mjs into one file, machmon-agent.js:
-//   node machmon-agent.js [--config /etc/machmon/agent.json]     run the agent
-//   node machmon-agent.js first-boot [--config F] [--owner USER] [--boot-file F]...
+// built by scripts/build-agent.mjs into one file, machmon-agent.cjs:
+//   node machmon-agent.cjs [--config /etc/machmon/agent.json]     run the agent
+//   node machmon-agent.cjs first-boot [--config F] [--owner USER] [--boot-file F]...
 // It holds the agent only: no broker, no InfluxDB client (a test reads the bundle's metafile).
 import { readFileSync } from 'node:fs';
 import { parseCommandLine } from '../../common/args.js';
@@ -15,8 +15,8 @@ import { adoptBootConfig, BOOT_CONFIG_FILES, DEFAULT_CONFIG_FILE, lookupUser, ty
 declare const MACHMON_AGENT_VERSION: string | undefined;
 export const VERSION = typeof MACHMON_AGENT_VERSION === 'string' ? MACHMON_AGENT_VERSION : 'dev';
 
-const USAGE = `Usage: node machmon-agent.js [--config <file.json>]
-       node machmon-agent.js first-boot [--config <file.json>] [--owner <user>] [--boot-file <file>]...
+const USAGE = `Usage: node machmon-agent.cjs [--config <file.json>]
+       node machmon-agent.cjs first-boot [--config <file.json>] [--owner <user>] [--boot-file <file>]...
 
 Runs the Machmon agent (version ${VERSION}) with the "agent" and "log" sections of the config file
 (default ${DEFAULT_CONFIG_FILE}); MACHMON_AGENT_* variables override its keys.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs (or upgrades, or removes) the Machmon agent on a Raspberry Pi / Debian machine:
-#   /opt/machmon/machmon-agent.js        the one-file bundle (Node >= 18: Debian's `nodejs`)
+#   /opt/machmon/machmon-agent.cjs        the one-file bundle (Node >= 18: Debian's `nodejs`)
 #   /etc/machmon/agent.json              its config, mode 600, owned by the "machmon" user
 #   /etc/systemd/system/machmon-agent.service   enabled; Restart=always, sandboxed
 #   /var/lib/machmon                     the agent's outbox (readings not yet confirmed)
@@ -29,7 +29,7 @@ Usage: $0 [options]
                                                                             (env MACHMON_HOSTNAME)
   --ca-file FILE      CA certificate for an mqtts:// broker with a private CA: copied to
                       /etc/machmon/ca.pem and set as agent.caFile
-  --bundle FILE       machmon-agent.js to install (default: the one beside this script)
+  --bundle FILE       machmon-agent.cjs to install (default: the one beside this script)
   --node PATH         node binary the unit runs (default: /usr/bin/node)
   --reconfigure       rewrite /etc/machmon/agent.json from the options even if it exists
   --no-start          install and enable, but do not (re)start the service now
@@ -49,7 +49,7 @@ PASSWORD=${MACHMON_PASSWORD:-}
 HOST_KEY=${MACHMON_HOST_KEY:-}
 HOST_NAME=${MACHMON_HOSTNAME:-}
 CA_FILE=
-BUNDLE=$here/machmon-agent.js
+BUNDLE=$here/machmon-agent.cjs
 NODE=/usr/bin/node
 RECONFIGURE=no
 START=yes
@@ -206,8 +206,10 @@ install_agent() {
 	previous=$(cat "$OPT/VERSION" 2>/dev/null || true)
 	version=$(cat "$(dirname "$BUNDLE")/VERSION" 2>/dev/null || "$JSNODE" "$BUNDLE" --version 2>/dev/null || echo unknown)
 	# Replace the bundle atomically: a running agent keeps its open file until the restart.
-	install -m 0644 "$BUNDLE" "$OPT/machmon-agent.js.new"
-	mv -f "$OPT/machmon-agent.js.new" "$OPT/machmon-agent.js"
+	install -m 0644 "$BUNDLE" "$OPT/machmon-agent.cjs.new"
+	mv -f "$OPT/machmon-agent.cjs.new" "$OPT/machmon-agent.cjs"
+	# Bundles before the .cjs name were machmon-agent.js; the unit written below runs the .cjs.
+	rm -f "$OPT/machmon-agent.js"
 	printf '%s\n' "$version" >"$OPT/VERSION"
 	chmod 0644 "$OPT/VERSION"
 

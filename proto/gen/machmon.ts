@@ -54,7 +54,29 @@ export const descriptor = {
         "agentVersion": {
          "type": "string",
          "id": 5
+        },
+        "timeStatus": {
+         "type": "TimeStatus",
+         "id": 6
+        },
+        "bootId": {
+         "type": "string",
+         "id": 7
+        },
+        "monotonicMs": {
+         "type": "uint64",
+         "id": 8
         }
+       }
+      },
+      "TimeStatus": {
+       "values": {
+        "TIME_STATUS_UNSPECIFIED": 0,
+        "TIME_STATUS_SYNCHRONIZED": 1,
+        "TIME_STATUS_UNCHECKED": 2,
+        "TIME_STATUS_CORRECTED": 3,
+        "TIME_STATUS_UNKNOWN": 4,
+        "TIME_STATUS_UNSYNCHRONIZED": 5
        }
       },
       "CpusNumber": {
@@ -565,6 +587,16 @@ export const descriptor = {
            "oneof": [
             "mountPoint"
            ]
+          },
+          "_readOnly": {
+           "oneof": [
+            "readOnly"
+           ]
+          },
+          "_fsErrors": {
+           "oneof": [
+            "fsErrors"
+           ]
           }
          },
          "fields": {
@@ -631,6 +663,24 @@ export const descriptor = {
             "(unit)": "text",
             "proto3_optional": true
            }
+          },
+          "readOnly": {
+           "type": "uint32",
+           "id": 8,
+           "options": {
+            "(influx)": "readOnly",
+            "(unit)": "flag",
+            "proto3_optional": true
+           }
+          },
+          "fsErrors": {
+           "type": "uint64",
+           "id": 9,
+           "options": {
+            "(influx)": "fsErrors",
+            "(unit)": "count",
+            "proto3_optional": true
+           }
           }
          }
         }
@@ -682,6 +732,16 @@ export const descriptor = {
           "_writtenKbTotal": {
            "oneof": [
             "writtenKbTotal"
+           ]
+          },
+          "_writtenBytes": {
+           "oneof": [
+            "writtenBytes"
+           ]
+          },
+          "_writtenBytesSinceBoot": {
+           "oneof": [
+            "writtenBytesSinceBoot"
            ]
           }
          },
@@ -738,6 +798,24 @@ export const descriptor = {
            "options": {
             "(influx)": "kilobytesWritten",
             "(unit)": "kilobytes",
+            "proto3_optional": true
+           }
+          },
+          "writtenBytes": {
+           "type": "uint64",
+           "id": 7,
+           "options": {
+            "(influx)": "bytesWritten",
+            "(unit)": "bytes",
+            "proto3_optional": true
+           }
+          },
+          "writtenBytesSinceBoot": {
+           "type": "uint64",
+           "id": 8,
+           "options": {
+            "(influx)": "bytesWrittenSinceBoot",
+            "(unit)": "bytes",
             "proto3_optional": true
            }
           }
@@ -1266,6 +1344,26 @@ export const descriptor = {
            "oneof": [
             "collisions"
            ]
+          },
+          "_wirelessLinkQuality": {
+           "oneof": [
+            "wirelessLinkQuality"
+           ]
+          },
+          "_wirelessSignalDbm": {
+           "oneof": [
+            "wirelessSignalDbm"
+           ]
+          },
+          "_wirelessNoiseDbm": {
+           "oneof": [
+            "wirelessNoiseDbm"
+           ]
+          },
+          "_linkSpeedMbps": {
+           "oneof": [
+            "linkSpeedMbps"
+           ]
           }
          },
          "fields": {
@@ -1393,6 +1491,42 @@ export const descriptor = {
            "options": {
             "(influx)": "collisions",
             "(unit)": "count",
+            "proto3_optional": true
+           }
+          },
+          "wirelessLinkQuality": {
+           "type": "uint32",
+           "id": 15,
+           "options": {
+            "(influx)": "wirelessLinkQuality",
+            "(unit)": "count",
+            "proto3_optional": true
+           }
+          },
+          "wirelessSignalDbm": {
+           "type": "sint32",
+           "id": 16,
+           "options": {
+            "(influx)": "wirelessSignalDbm",
+            "(unit)": "dbm",
+            "proto3_optional": true
+           }
+          },
+          "wirelessNoiseDbm": {
+           "type": "sint32",
+           "id": 17,
+           "options": {
+            "(influx)": "wirelessNoiseDbm",
+            "(unit)": "dbm",
+            "proto3_optional": true
+           }
+          },
+          "linkSpeedMbps": {
+           "type": "uint32",
+           "id": 18,
+           "options": {
+            "(influx)": "linkSpeedMbps",
+            "(unit)": "megabits_per_second",
             "proto3_optional": true
            }
           }
@@ -1547,6 +1681,16 @@ export const descriptor = {
          "oneof": [
           "armClockKhz"
          ]
+        },
+        "_serial": {
+         "oneof": [
+          "serial"
+         ]
+        },
+        "_revision": {
+         "oneof": [
+          "revision"
+         ]
         }
        },
        "fields": {
@@ -1660,6 +1804,158 @@ export const descriptor = {
           "(influx)": "armClockKHz",
           "(unit)": "kilohertz",
           "proto3_optional": true
+         }
+        },
+        "serial": {
+         "type": "string",
+         "id": 14,
+         "options": {
+          "(influx)": "serial",
+          "(unit)": "text",
+          "proto3_optional": true
+         }
+        },
+        "revision": {
+         "type": "string",
+         "id": 15,
+         "options": {
+          "(influx)": "revision",
+          "(unit)": "text",
+          "proto3_optional": true
+         }
+        }
+       }
+      },
+      "Fan": {
+       "options": {
+        "(measurement)": "Fan"
+       },
+       "fields": {
+        "header": {
+         "type": "Header",
+         "id": 1
+        },
+        "rows": {
+         "rule": "repeated",
+         "type": "Row",
+         "id": 2
+        }
+       },
+       "nested": {
+        "Row": {
+         "oneofs": {
+          "_rpm": {
+           "oneof": [
+            "rpm"
+           ]
+          },
+          "_pwmPercent": {
+           "oneof": [
+            "pwmPercent"
+           ]
+          }
+         },
+         "fields": {
+          "fan": {
+           "type": "string",
+           "id": 1,
+           "options": {
+            "(tag)": "fan",
+            "(unit)": "text"
+           }
+          },
+          "rpm": {
+           "type": "uint32",
+           "id": 2,
+           "options": {
+            "(influx)": "rpm",
+            "(unit)": "rpm",
+            "proto3_optional": true
+           }
+          },
+          "pwmPercent": {
+           "type": "double",
+           "id": 3,
+           "options": {
+            "(influx)": "pwmPercent",
+            "(unit)": "percent",
+            "proto3_optional": true
+           }
+          }
+         }
+        }
+       }
+      },
+      "CpuFreq": {
+       "options": {
+        "(measurement)": "CpuFreq"
+       },
+       "fields": {
+        "header": {
+         "type": "Header",
+         "id": 1
+        },
+        "rows": {
+         "rule": "repeated",
+         "type": "Row",
+         "id": 2
+        }
+       },
+       "nested": {
+        "Row": {
+         "oneofs": {
+          "_curKhz": {
+           "oneof": [
+            "curKhz"
+           ]
+          },
+          "_minKhz": {
+           "oneof": [
+            "minKhz"
+           ]
+          },
+          "_maxKhz": {
+           "oneof": [
+            "maxKhz"
+           ]
+          }
+         },
+         "fields": {
+          "policy": {
+           "type": "string",
+           "id": 1,
+           "options": {
+            "(tag)": "policy",
+            "(unit)": "text"
+           }
+          },
+          "curKhz": {
+           "type": "uint64",
+           "id": 2,
+           "options": {
+            "(influx)": "curKHz",
+            "(unit)": "kilohertz",
+            "proto3_optional": true
+           }
+          },
+          "minKhz": {
+           "type": "uint64",
+           "id": 3,
+           "options": {
+            "(influx)": "minKHz",
+            "(unit)": "kilohertz",
+            "proto3_optional": true
+           }
+          },
+          "maxKhz": {
+           "type": "uint64",
+           "id": 4,
+           "options": {
+            "(influx)": "maxKHz",
+            "(unit)": "kilohertz",
+            "proto3_optional": true
+           }
+          }
          }
         }
        }
@@ -3152,7 +3448,20 @@ export interface Header {
   sampleTimeMs?: number | null;
   seq?: number | null;
   agentVersion?: string | null;
+  timeStatus?: TimeStatus | null;
+  bootId?: string | null;
+  monotonicMs?: number | null;
 }
+
+export const TimeStatus = {
+  TIME_STATUS_UNSPECIFIED: 0,
+  TIME_STATUS_SYNCHRONIZED: 1,
+  TIME_STATUS_UNCHECKED: 2,
+  TIME_STATUS_CORRECTED: 3,
+  TIME_STATUS_UNKNOWN: 4,
+  TIME_STATUS_UNSYNCHRONIZED: 5,
+} as const;
+export type TimeStatus = (typeof TimeStatus)[keyof typeof TimeStatus];
 
 export interface CpusNumber {
   header?: Header | null;
@@ -3219,6 +3528,8 @@ export interface PartitionsRow {
   freeKb?: number | null; // freeDisk [kilobytes]
   usagePercent?: number | null; // usagePercentDisk [percent]
   mountPoint?: string | null; // mountPoint, tag mount [text]
+  readOnly?: number | null; // readOnly [flag]
+  fsErrors?: number | null; // fsErrors [count]
 }
 
 export interface IoRatio {
@@ -3233,6 +3544,8 @@ export interface IoRatioRow {
   writtenKbPerSecond?: number | null; // kilobytesWrittenPerSecond [kilobytes_per_second]
   readKbTotal?: number | null; // kilobytesRead [kilobytes]
   writtenKbTotal?: number | null; // kilobytesWritten [kilobytes]
+  writtenBytes?: number | null; // bytesWritten [bytes]
+  writtenBytesSinceBoot?: number | null; // bytesWrittenSinceBoot [bytes]
 }
 
 export interface Logs {
@@ -3305,6 +3618,10 @@ export interface NetworkMetricsRow {
   txPackets?: number | null; // TXPackages [count]
   txErrors?: number | null; // TXErrors [count]
   collisions?: number | null; // collisions [count]
+  wirelessLinkQuality?: number | null; // wirelessLinkQuality [count]
+  wirelessSignalDbm?: number | null; // wirelessSignalDbm [dbm]
+  wirelessNoiseDbm?: number | null; // wirelessNoiseDbm [dbm]
+  linkSpeedMbps?: number | null; // linkSpeedMbps [megabits_per_second]
 }
 
 export interface SystemAdditionalInfo {
@@ -3330,6 +3647,31 @@ export interface PiHealth {
   hwmonLcritAlarm?: number | null; // hwmonUnderVoltageAlarm [flag]
   model?: string | null; // model [text]
   armClockKhz?: number | null; // armClockKHz [kilohertz]
+  serial?: string | null; // serial [text]
+  revision?: string | null; // revision [text]
+}
+
+export interface Fan {
+  header?: Header | null;
+  rows?: FanRow[] | null;
+}
+
+export interface FanRow {
+  fan?: string | null; // tag fan [text]
+  rpm?: number | null; // rpm [rpm]
+  pwmPercent?: number | null; // pwmPercent [percent]
+}
+
+export interface CpuFreq {
+  header?: Header | null;
+  rows?: CpuFreqRow[] | null;
+}
+
+export interface CpuFreqRow {
+  policy?: string | null; // tag policy [text]
+  curKhz?: number | null; // curKHz [kilohertz]
+  minKhz?: number | null; // minKHz [kilohertz]
+  maxKhz?: number | null; // maxKHz [kilohertz]
 }
 
 export interface AgentHealth {
@@ -3358,7 +3700,9 @@ export interface MetricMessages {
   networkMetrics: NetworkMetrics;
   systemAdditionalInfo: SystemAdditionalInfo;
   piHealth: PiHealth;
+  fan: Fan;
+  cpuFreq: CpuFreq;
   agentHealth: AgentHealth;
 }
 
-export const METRIC_NAMES = ["cpusNumber","cpu","mem","disk","temperature","partitions","ioRatio","logs","processesNumber","process","latency","networkMetrics","systemAdditionalInfo","piHealth","agentHealth"] as const;
+export const METRIC_NAMES = ["cpusNumber","cpu","mem","disk","temperature","partitions","ioRatio","logs","processesNumber","process","latency","networkMetrics","systemAdditionalInfo","piHealth","fan","cpuFreq","agentHealth"] as const;

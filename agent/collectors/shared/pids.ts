@@ -13,6 +13,22 @@ import type { Paths } from '../../read/paths.js';
  * memory and, unlike cmdline, stat takes no lock of the target's address space, so it does
  * not block.
  */
+/**
+ * A scan in flight is shared: processesNumber and process tick together on their common
+ * intervals (the runner starts them in one loop), and one scan of every /proc/<pid>/stat
+ * serves both. With every group every second, scanning twice was a quarter of the agent's CPU.
+ */
+const inFlight = new WeakMap<Paths, Promise<readonly PidStat[]>>();
+
+/** scanPidStats, shared by the callers that ask while it runs (same Paths). */
+export function sharedPidStats(paths: Paths): Promise<readonly PidStat[]> {
+  const running = inFlight.get(paths);
+  if (running) return running;
+  const scan = scanPidStats(paths).finally(() => inFlight.delete(paths));
+  inFlight.set(paths, scan);
+  return scan;
+}
+
 export async function scanPidStats(paths: Paths): Promise<PidStat[]> {
   let names: string[];
   try {

@@ -22,7 +22,7 @@ describe.each<ArmArch>(['arm64', 'armhf'])("agent bundle on Debian's %s Node 18 
   beforeAll(async () => {
     node = debianNode18Arm(arch); // fails with the reason (never skips) when the packages cannot be fetched
     dir = tempDir(`machmon-${arch}-`);
-    copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.js'));
+    copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.cjs'));
     server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_${arch}_${process.pid}`, allowedHosts: ['pi-*'] });
   }, 300_000);
 
@@ -31,7 +31,7 @@ describe.each<ArmArch>(['arm64', 'armhf'])("agent bundle on Debian's %s Node 18 
   });
 
   it('prints its version', () => {
-    const r = node.run([path.join(dir, 'machmon-agent.js'), '--version'], { cwd: dir });
+    const r = node.run([path.join(dir, 'machmon-agent.cjs'), '--version'], { cwd: dir });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(buildAgent().version);
@@ -46,7 +46,7 @@ describe.each<ArmArch>(['arm64', 'armhf'])("agent bundle on Debian's %s Node 18 
         log: { level: 'info' },
       }),
     );
-    const agent = node.spawn([path.join(dir, 'machmon-agent.js'), '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = node.spawn([path.join(dir, 'machmon-agent.cjs'), '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const agentLog = captureOutput(agent);
     try {
       const wanted = ['CpusNumber', 'Mem', 'Temperature'];

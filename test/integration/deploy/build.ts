@@ -24,7 +24,7 @@ export function buildAgent(): AgentBuild {
   cached = {
     out,
     version,
-    bundle: path.join(out, 'machmon-agent.js'),
+    bundle: path.join(out, 'machmon-agent.cjs'),
     tarball: path.join(out, `machmon-agent-${version}.tar.gz`),
     metafile: JSON.parse(readFileSync(path.join(out, 'machmon-agent.meta.json'), 'utf8')) as AgentBuild['metafile'],
   };

@@ -1,6 +1,6 @@
 // The Pi bundle (`npm run build:agent`): one file, agent only, Node 18, plus a checked tarball.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../../testkit/repo.js';
@@ -82,7 +82,7 @@ describe('agent tarball', () => {
     const entries = list().map((l) => l.split(/\s+/).slice(-1)[0]);
     const dir = `machmon-agent-${build.version}/`;
     expect(entries.sort()).toEqual(
-      [dir, ...['SHA256SUMS', 'VERSION', 'install.sh', 'machmon-agent.js', 'machmon-agent.service', 'machmon.example.json', 'user-data.example'].map((f) => dir + f)].sort(),
+      [dir, ...['SHA256SUMS', 'VERSION', 'install.sh', 'machmon-agent.cjs', 'machmon-agent.service', 'machmon.example.json', 'user-data.example'].map((f) => dir + f)].sort(),
     );
     const installLine = list().find((l) => l.endsWith('/install.sh'))!;
     expect(installLine.startsWith('-rwxr-xr-x')).toBe(true);
@@ -99,8 +99,23 @@ describe('agent tarball', () => {
     expect(check.status).toBe(0);
     expect(readFileSync(path.join(dir, 'VERSION'), 'utf8').trim()).toBe(build.version);
     // A changed bundle is caught.
-    writeFileSync(path.join(dir, 'machmon-agent.js'), 'tampered', { flag: 'a' });
+    writeFileSync(path.join(dir, 'machmon-agent.cjs'), 'tampered', { flag: 'a' });
     expect(spawnSync('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: dir }).status).not.toBe(0);
+  });
+
+  it('runs from a folder inside the checkout, whose package.json says "type": "module" (the .cjs name makes it CommonJS)', () => {
+    const dir = path.join(REPO, 'build', `bundle-test-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    try {
+      const inside = path.join(dir, path.basename(build.bundle));
+      copyFileSync(build.bundle, inside);
+      expect(JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).type).toBe('module');
+      const r = spawnSync(process.execPath, [inside, '--version'], { cwd: dir, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe(build.version);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is reproducible: the same sources give the same tarball', () => {
@@ -117,7 +132,7 @@ describe("the bundle on Debian bookworm's Node 18, away from node_modules", () =
   beforeAll(() => {
     node = debianNode18(); // fails (does not skip) with the reason when apt-get download is impossible
     const dir = tempDir('machmon-bundle-alone-');
-    bundle = path.join(dir, 'machmon-agent.js');
+    bundle = path.join(dir, 'machmon-agent.cjs');
     copyFileSync(build.bundle, bundle);
   }, 180_000);
 

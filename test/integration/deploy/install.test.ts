@@ -67,7 +67,7 @@ describe('install.sh --root', () => {
     expect(groupMembers(root, 'adm')).toContain('machmon');
     expect(readFileSync(path.join(root, 'etc/group'), 'utf8')).not.toContain('video'); // absent groups are not made
 
-    const bundle = path.join(root, 'opt/machmon/machmon-agent.js');
+    const bundle = path.join(root, 'opt/machmon/machmon-agent.cjs');
     expect(readFileSync(bundle)).toEqual(readFileSync(build.bundle));
     expect(mode(bundle)).toBe(0o644);
     expect(readFileSync(path.join(root, 'opt/machmon/VERSION'), 'utf8').trim()).toBe(build.version);
@@ -112,13 +112,13 @@ describe('install.sh --root', () => {
     const newer = tempDir('machmon-newer-');
     cpSync(pkg, newer, { recursive: true });
     writeFileSync(path.join(newer, 'VERSION'), '9.9.9\n');
-    writeFileSync(path.join(newer, 'machmon-agent.js'), '// newer\n', { flag: 'a' });
+    writeFileSync(path.join(newer, 'machmon-agent.cjs'), '// newer\n', { flag: 'a' });
     const r = spawnSync('sh', [path.join(newer, 'install.sh'), '--root', root, '--password', 'second'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`upgraded machmon-agent ${build.version} -> 9.9.9`);
     expect(r.stdout).toContain('kept');
     expect(readFileSync(cfgFile, 'utf8')).toBe(before);
-    expect(readFileSync(path.join(root, 'opt/machmon/machmon-agent.js'), 'utf8').endsWith('// newer\n')).toBe(true);
+    expect(readFileSync(path.join(root, 'opt/machmon/machmon-agent.cjs'), 'utf8').endsWith('// newer\n')).toBe(true);
     expect(readFileSync(path.join(root, 'opt/machmon/VERSION'), 'utf8')).toBe('9.9.9\n');
     expect(passwdEntry(root, 'machmon')).toHaveLength(1);
     expect(groupMembers(root, 'gpio').filter((m) => m === 'machmon')).toHaveLength(1);
@@ -197,7 +197,7 @@ describe('install.sh --root', () => {
     expect(host.status).not.toBe(0);
     expect(host.out).toContain('--hostname');
     expect(install(['--root', root, '--password']).out).toContain('--password needs a value');
-    expect(install(['--root', root, '--bundle', '/nonexistent/machmon-agent.js', '--password', 'x']).out).toContain('no bundle at');
+    expect(install(['--root', root, '--bundle', '/nonexistent/machmon-agent.cjs', '--password', 'x']).out).toContain('no bundle at');
   });
 });
 
@@ -223,9 +223,9 @@ describe('systemd units', () => {
     for (const f of ['/boot/firmware/machmon.json', '/boot/machmon.json']) expect(preScript).toContain(`[ -e ${f} ]`);
     const pre = preScript.slice(preScript.indexOf('exec ') + 5, preScript.lastIndexOf(';')).split(' ');
     const exec = line('ExecStart');
-    expect(pre.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/machmon-agent.js']);
+    expect(pre.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/machmon/machmon-agent.cjs']);
     // The agent itself runs with Node's footprint flags (node options, before the bundle).
-    const bundleAt = exec.indexOf('/opt/machmon/machmon-agent.js');
+    const bundleAt = exec.indexOf('/opt/machmon/machmon-agent.cjs');
     expect(exec[0]).toBe('/usr/bin/node');
     const nodeFlags = exec.slice(1, bundleAt);
     expect(nodeFlags).toEqual(['--max-semi-space-size=1', '--jitless', '--no-expose-wasm', '--single-threaded']);

@@ -24,13 +24,13 @@ let ca: string;
 function unitNodeFlags(): string[] {
   const unit = readFileSync(path.join(REPO, 'deploy/systemd/machmon-agent.service'), 'utf8');
   const exec = unit.split('\n').find((l) => l.startsWith('ExecStart='))!.slice('ExecStart='.length).split(' ');
-  return exec.slice(1, exec.indexOf('/opt/machmon/machmon-agent.js'));
+  return exec.slice(1, exec.indexOf('/opt/machmon/machmon-agent.cjs'));
 }
 
 beforeAll(async () => {
   node = debianNode18(); // fails with the reason (never skips) when apt-get download is impossible
   dir = tempDir('machmon-n18-');
-  copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.js'));
+  copyFileSync(buildAgent().bundle, path.join(dir, 'machmon-agent.cjs'));
   const tls = selfSignedCert(dir);
   ca = tls.cert;
   server = await startServer({ dir, influxUrl: inject('influxUrl'), db: `t_deploy_n18_${process.pid}`, allowedHosts: ['pi-*'], tls });
@@ -60,7 +60,7 @@ describe("agent bundle on Debian's Node 18 against a real broker and ingestor", 
         log: { level: 'info' },
       }),
     );
-    const agent = node.spawn([path.join(dir, 'machmon-agent.js'), '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = node.spawn([path.join(dir, 'machmon-agent.cjs'), '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const agentLog = captureOutput(agent);
     try {
       const wanted = ['CpusNumber', 'Mem', 'Temperature'];
@@ -96,7 +96,7 @@ describe("agent bundle on Debian's Node 18 over mqtts with a private CA, with th
         log: { level: 'info' },
       }),
     );
-    const agent = node.spawn([...flags, path.join(dir, 'machmon-agent.js'), '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = node.spawn([...flags, path.join(dir, 'machmon-agent.cjs'), '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const agentLog = captureOutput(agent);
     try {
       const wanted = ['CpusNumber', 'Mem'];

@@ -97,7 +97,7 @@ describe('a flashed Pi at first boot (install.sh, boot-partition config, the uni
       const uid = Number(passwd.split('\n').find((l) => l.startsWith('machmon:'))!.split(':')[2]);
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
-      expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('/opt/machmon/machmon-agent.js');
+      expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('/opt/machmon/machmon-agent.cjs');
       expect(context).toMatch(/"node":"v18\./);
 
       // The config moved off the card: in /etc/machmon, 600, the agent's; the card keeps only a notice.

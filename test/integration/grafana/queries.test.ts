@@ -26,8 +26,15 @@ const LOCAL = 'gf-local';
 const PI = 'gf-pi.lan';
 /** Publishes a malformed reading, so the ingestor has a rejection to count. */
 const BAD = 'gf-bad';
-/** Measurements only the fixture Pi reports (not a Pi here; the system log is the test's). */
-const PI_ONLY = new Set(['PiHealth', 'Logs']);
+/** Measurements only the fixture Pi reports (not a Pi here; the system log is the test's; no fan or cpufreq in this VM). */
+const PI_ONLY = new Set(['PiHealth', 'Logs', 'Fan', 'CpuFreq']);
+/** Fields only the fixture Pi reports in a measurement both hosts send (this machine has no Wi-Fi). */
+const PI_ONLY_FIELDS = new Set(['wirelessSignalDbm', 'wirelessNoiseDbm', 'wirelessLinkQuality']);
+/** Measurements a query reads only the Pi's values of. */
+const piOnly = (query: string) => {
+  const refs = queryRefs(query);
+  return PI_ONLY.has(refs.measurements[0]!) || (refs.selected.length > 0 && refs.selected.every((f) => PI_ONLY_FIELDS.has(f)));
+};
 /** Measurements without a hostname filter (the ingestor's own). */
 const UNFILTERED = new Set(['MachmonIngestor']);
 /** Grafana's interval for the time ranges the dashboards open with (the data source's minimum). */
@@ -113,9 +120,17 @@ describe('every dashboard query returns data after a real pipeline run', () => {
       const tmp = mkdtempSync(path.join(os.tmpdir(), 'machmon-grafana-'));
       dirs.push(tmp);
       // The Pi: sysfs of a Pi 4 (get_throttled, hwmon under-voltage alarm, device-tree model),
-      // 1-Wire sensors of a Pi 3, and a syslog file that grows during the run.
+      // 1-Wire sensors of a Pi 3, and a syslog file that grows during the run; the network
+      // interfaces of a Pi 4 with the Wi-Fi of a Pi 5 (/proc/net/wireless), and the Pi 5's fan.
       const piRoot = path.join(tmp, 'pi-root');
-      cpSync(hostTree('pi4'), piRoot, { recursive: true });
+      cpSync(hostTree('pi4'), piRoot, { recursive: true, verbatimSymlinks: true });
+      cpSync(hostTree('net-pi4'), piRoot, { recursive: true, verbatimSymlinks: true });
+      cpSync(hostTree('pi5/proc/net/wireless'), path.join(piRoot, 'proc/net/wireless'));
+      cpSync(hostTree('pi5/sys/devices/platform/cooling_fan'), path.join(piRoot, 'sys/devices/platform/cooling_fan'), { recursive: true });
+      cpSync(hostTree('pi5/sys/class/hwmon/hwmon2'), path.join(piRoot, 'sys/class/hwmon/hwmon2'), { verbatimSymlinks: true });
+      // No pwm1 of a Pi 5 was ever recorded; 75 is the first step of the Pi 5 device tree's
+      // fan cooling-levels (0 75 125 175 250), so the duty panel has a value to show.
+      writeFileSync(path.join(piRoot, 'sys/devices/platform/cooling_fan/hwmon/hwmon2/pwm1'), '75\n');
       // No Pi recording of cpufreq exists among the fixtures; the non-Pi tree's recorded file has
       // the same format (kHz), so the ARM clock panels get a value.
       const cpufreq = path.join('sys', 'devices', 'system', 'cpu', 'cpu0', 'cpufreq');
@@ -209,7 +224,7 @@ describe('every dashboard query returns data after a real pipeline run', () => {
   const expectedHosts = (q: PanelQuery, selected: string[]) => {
     const m = queryRefs(q.query).measurements[0]!;
     if (UNFILTERED.has(m)) return [''];
-    return PI_ONLY.has(m) ? selected.filter((h) => h === PI) : selected.filter((h) => h === LOCAL);
+    return piOnly(q.query) ? selected.filter((h) => h === PI) : selected.filter((h) => h === LOCAL);
   };
 
   it.each(panelQueries(fleet).map((q) => [`#${q.panel.id} ${q.panel.title} ${q.refId}`, q] as const))('fleet %s, with All hosts selected', async (_name, q) => {
@@ -226,8 +241,7 @@ describe('every dashboard query returns data after a real pipeline run', () => {
 
   it.each(panelQueries(host).map((q) => [`#${q.panel.id} ${q.panel.title} ${q.refId}`, q] as const))('host %s', async (_name, q) => {
     requirePipeline();
-    const m = queryRefs(q.query).measurements[0]!;
-    const one = PI_ONLY.has(m) ? PI : LOCAL;
+    const one = piOnly(q.query) ? PI : LOCAL;
     const sent = grafanaQuery(q.query, [one], false);
     expect(sent, 'every Grafana macro and variable substituted').not.toMatch(/\$[A-Za-z_{]/);
     await waitFor(`host panel "${q.panel.title}" for ${one}: ${sent}`, async () => {

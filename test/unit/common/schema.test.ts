@@ -10,16 +10,18 @@ const STORED_NAMES: Record<MetricName, { measurement: string; fields: string[]; 
   mem: { measurement: 'Mem', fields: ['totalMem', 'usedMem', 'freeMem', 'sharedMem', 'buffersMem', 'cachedMem', 'swapTotalMem', 'swapUsedMem', 'swapFreeMem', 'totalRAM', 'usedRAM', 'freeRAM'] },
   disk: { measurement: 'Disk', fields: ['identificatorName', 'totalDisk', 'usedDisk', 'freeDisk', 'usagePercentDisk'] },
   temperature: { measurement: 'Temperature', fields: ['degrees'], tags: ['sensor', 'source'] },
-  partitions: { measurement: 'Partitions', fields: ['identificatorName', 'type', 'totalDisk', 'usedDisk', 'freeDisk', 'usagePercentDisk', 'mountPoint'] },
-  ioRatio: { measurement: 'IoRatio', fields: ['deviceName', 'transfersPerSecond', 'kilobytesReadsPerSecond', 'kilobytesWrittenPerSecond', 'kilobytesRead', 'kilobytesWritten'] },
+  partitions: { measurement: 'Partitions', fields: ['identificatorName', 'type', 'totalDisk', 'usedDisk', 'freeDisk', 'usagePercentDisk', 'mountPoint', 'readOnly', 'fsErrors'] },
+  ioRatio: { measurement: 'IoRatio', fields: ['deviceName', 'transfersPerSecond', 'kilobytesReadsPerSecond', 'kilobytesWrittenPerSecond', 'kilobytesRead', 'kilobytesWritten', 'bytesWritten', 'bytesWrittenSinceBoot'] },
   logs: { measurement: 'Logs', fields: ['date', 'nameHost', 'process', 'message'] },
   processesNumber: { measurement: 'ProcessesNumber', fields: ['activeProcessesNumber', 'totalProcessesNumber'] },
   process: { measurement: 'Process', fields: ['usedPercentageCpu', 'usedPercentageMem', 'pid', 'nice', 'group', 'user', 'state', 'start', 'cpuTime', 'command'] },
   latency: { measurement: 'Latency', fields: ['minRTT', 'meanRTT', 'maxRTT', 'mdevRTT', 'packageTransmitted', 'packageReceived', 'packageLossPercentage', 'timeRequest', 'clientServer'] },
-  networkMetrics: { measurement: 'NetworkMetrics', fields: ['networkCardName', 'IP', 'netMask', 'broadcastAddress', 'IPv6Address', 'MACAddress', 'connectionProtocol', 'MTU', 'txQueueLen', 'RXPackages', 'RXErrors', 'TXPackages', 'TXErrors', 'collisions'] },
+  networkMetrics: { measurement: 'NetworkMetrics', fields: ['networkCardName', 'IP', 'netMask', 'broadcastAddress', 'IPv6Address', 'MACAddress', 'connectionProtocol', 'MTU', 'txQueueLen', 'RXPackages', 'RXErrors', 'TXPackages', 'TXErrors', 'collisions', 'wirelessLinkQuality', 'wirelessSignalDbm', 'wirelessNoiseDbm', 'linkSpeedMbps'] },
   systemAdditionalInfo: { measurement: 'SystemAdditionalInfo', fields: ['systemRunningTime', 'usersLoggedInNumber', 'systemLoadAverage1M', 'systemLoadAverage5M', 'systemLoadAverage15M'] },
   // Added beyond the original design: Raspberry Pi throttling and the agent's own outbox.
-  piHealth: { measurement: 'PiHealth', fields: ['throttledRaw', 'underVoltageNow', 'frequencyCappedNow', 'throttledNow', 'softTempLimitNow', 'underVoltageSinceBoot', 'frequencyCappedSinceBoot', 'throttledSinceBoot', 'softTempLimitSinceBoot', 'hwmonUnderVoltageAlarm', 'model', 'armClockKHz'] },
+  piHealth: { measurement: 'PiHealth', fields: ['throttledRaw', 'underVoltageNow', 'frequencyCappedNow', 'throttledNow', 'softTempLimitNow', 'underVoltageSinceBoot', 'frequencyCappedSinceBoot', 'throttledSinceBoot', 'softTempLimitSinceBoot', 'hwmonUnderVoltageAlarm', 'model', 'armClockKHz', 'serial', 'revision'] },
+  fan: { measurement: 'Fan', fields: ['rpm', 'pwmPercent'] },
+  cpuFreq: { measurement: 'CpuFreq', fields: ['curKHz', 'minKHz', 'maxKHz'] },
   agentHealth: { measurement: 'AgentHealth', fields: ['outboxMessages', 'outboxBytes', 'oldestUnconfirmedAgeMs', 'droppedTotal', 'resentTotal', 'collectorFailuresTotal'] },
 };
 

@@ -21,6 +21,9 @@ const GRAFANA_UNIT: Record<string, string> = {
   celsius: 'celsius',
   bytes: 'bytes',
   kilohertz: 'rotkhz',
+  dbm: 'dBm',
+  rpm: 'rotrpm',
+  megabits_per_second: 'Mbits',
 };
 /** Functions whose result no longer has the field's unit (rates, counts). */
 const UNIT_CHANGING = /^(non_negative_)?(derivative|difference)$|^count$/;

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createNetworkMetrics, NET_FACTS_TTL_MS } from '../../../../agent/collectors/network-metrics.js';
 import { broadcastOf, parseProcNetDev } from '../../../../agent/parse/net.js';
 import { decodeMetric, encodeMetric } from '../../../../common/schema.js';
-import { collectorContext, hostTree } from '../../../../testkit/fixtures.js';
+import { collectorContext, hostTree, output } from '../../../../testkit/fixtures.js';
 
 const header = { hostname: 'testhost', system: 'Test', sampleTimeMs: 1, seq: 1, agentVersion: '0' };
 
@@ -17,6 +17,32 @@ afterAll(async () => {
 });
 
 describe('networkMetrics collector', () => {
+  it('a Pi 5 wlan0 in /proc/net/wireless: link quality and signal in dBm on its row, no noise figure (brcmfmac -256)', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'machmon-wifi-'));
+    tmpDirs.push(root);
+    await cp(hostTree('net-pi4'), root, { recursive: true });
+    await cp(hostTree('pi5/proc/net/wireless'), path.join(root, 'proc/net/wireless'));
+    const { ctx } = collectorContext({ rootDir: root });
+    const rows = (await createNetworkMetrics(ctx, { networkInterfaces: () => ({}) }).collect()).rows!;
+    expect(rows.find((r) => r.name === 'wlan0')).toMatchObject({ wirelessLinkQuality: 58, wirelessSignalDbm: -52 });
+    expect(rows.find((r) => r.name === 'wlan0')!.wirelessNoiseDbm).toBeUndefined();
+    expect(rows.filter((r) => r.name !== 'wlan0').every((r) => r.wirelessLinkQuality === undefined && r.wirelessSignalDbm === undefined)).toBe(true);
+  });
+
+  it('a relative Wi-Fi level (USB dongle on a Pi 1) leaves the dBm unset and says why once', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'machmon-wifi-'));
+    tmpDirs.push(root);
+    await cp(hostTree('net-pi4'), root, { recursive: true });
+    await writeFile(path.join(root, 'proc/net/wireless'), output('proc-net-wireless-pi1-usb-wifi-positive-level'));
+    const { ctx, lines } = collectorContext({ rootDir: root });
+    const c = createNetworkMetrics(ctx, { networkInterfaces: () => ({}) });
+    await c.collect();
+    const wlan = (await c.collect()).rows!.find((r) => r.name === 'wlan0')!;
+    expect(wlan.wirelessLinkQuality).toBe(100);
+    expect(wlan.wirelessSignalDbm).toBeUndefined();
+    expect(lines.filter((l) => l.msg === 'Wi-Fi signal level is not in dBm; wirelessSignalDbm left unset')).toHaveLength(1);
+  });
+
   it('reads a Pi 4 tree like its ifconfig: counters, MTU, queue length, link type; broadcast only where IFF_BROADCAST', async () => {
     const { ctx } = collectorContext({ rootDir: hostTree('net-pi4') });
     // Addresses come from getifaddrs; raspinfo masks them, so the ones here are documentation addresses.

@@ -15,7 +15,7 @@ describe('piHealth collector on fixture trees', () => {
   it('Pi 3: throttling flags and model; no rpi_volt, no cpufreq: left unset', async () => {
     const { ctx } = collectorContext({ rootDir: hostTree('pi3') });
     const reading = await createPiHealth(ctx).collect();
-    expect(reading).toEqual({ ...ALL_CLEAR, throttledRaw: 0x80008, softTempLimitNow: 1, softTempLimitSinceBoot: 1, model: 'Raspberry Pi 3 Model B Rev 1.2' });
+    expect(reading).toEqual({ ...ALL_CLEAR, throttledRaw: 0x80008, softTempLimitNow: 1, softTempLimitSinceBoot: 1, model: 'Raspberry Pi 3 Model B Rev 1.2', revision: 'a020d3', serial: '0000000056ee0f6d' });
     const decoded = decodeMetric('piHealth', encodeMetric('piHealth', { header, ...reading }));
     expect(decoded.hwmonLcritAlarm).toBeUndefined();
     expect(decoded.softTempLimitNow).toBe(1);
@@ -24,12 +24,12 @@ describe('piHealth collector on fixture trees', () => {
 
   it('Pi 4: all clear, rpi_volt alarm found by hwmon name', async () => {
     const { ctx } = collectorContext({ rootDir: hostTree('pi4') });
-    expect(await createPiHealth(ctx).collect()).toEqual({ ...ALL_CLEAR, hwmonLcritAlarm: 0, model: 'Raspberry Pi 4 Model B Rev 1.2' });
+    expect(await createPiHealth(ctx).collect()).toEqual({ ...ALL_CLEAR, hwmonLcritAlarm: 0, model: 'Raspberry Pi 4 Model B Rev 1.2', revision: 'c03111', serial: '10000000a43957f6' });
   });
 
   it('Pi 5: all clear, no rpi_volt hwmon', async () => {
     const { ctx } = collectorContext({ rootDir: hostTree('pi5') });
-    expect(await createPiHealth(ctx).collect()).toEqual({ ...ALL_CLEAR, model: 'Raspberry Pi 5 Model B Rev 1.0' });
+    expect(await createPiHealth(ctx).collect()).toEqual({ ...ALL_CLEAR, model: 'Raspberry Pi 5 Model B Rev 1.0', revision: 'd04170', serial: '48343bbbe3ae743b' });
   });
 
   it('not a Pi: NoDataError every cycle, logged once at debug, nothing louder', async () => {

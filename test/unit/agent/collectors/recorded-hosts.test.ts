@@ -1,7 +1,7 @@
 // The procfs collectors on fixture trees (copies of recorded /proc, /sys and /etc in a
 // temporary directory) and on this machine's real /proc.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTORS } from '../../../../agent/collectors/index.js';
@@ -138,6 +138,20 @@ describe('on recorded trees', () => {
     roundTrip('disk', disk);
   });
 
+  it('partitions: read-only flag from the mount options, ext4 errors_count of the recorded x86 disk', async () => {
+    const root = tree('x86');
+    const parts = await make('partitions', root).c.collect();
+    expect(parts.rows!.find((r) => r.mountPoint === '/')).toMatchObject({ device: '/dev/vda', fsType: 'ext4', readOnly: 0, fsErrors: Number(hostFile('x86/sys/fs/ext4/vda/errors_count')) });
+    writeFileSync(path.join(root, 'proc/self/mounts'), readFileSync(path.join(root, 'proc/self/mounts'), 'utf8').replace('/dev/vda / ext4 rw,', '/dev/vda / ext4 ro,'));
+    writeFileSync(path.join(root, 'sys/fs/ext4/vda/errors_count'), 'x\n');
+    const { c, lines } = make('partitions', root);
+    const ro = (await c.collect()).rows!.find((r) => r.mountPoint === '/')!;
+    expect(ro.readOnly).toBe(1);
+    expect(ro.fsErrors).toBeUndefined();
+    await c.collect();
+    expect(lines.filter((l) => l.msg === 'ext4 errors_count malformed, left unset')).toHaveLength(1);
+  });
+
   it('partitions: a mount point that cannot be measured is left out and logged once', async () => {
     const root = tree('pi4'); // no boot/firmware directory in the tree
     const { c, lines } = make('partitions', root);
@@ -189,13 +203,13 @@ describe('on recorded trees', () => {
     writeFileSync(path.join(root, 'proc/uptime'), '100.00 300.00\n');
     writeFileSync(path.join(root, 'proc/diskstats'), ' 179 0 mmcblk0 100 0 2000 0 50 0 800 0 0 0 0\n');
     const { c, lines } = make('ioRatio', root);
-    expect((await c.collect()).rows).toEqual([{ deviceName: 'mmcblk0', readKbTotal: 1000, writtenKbTotal: 400, transfersPerSecond: 1.5, readKbPerSecond: 10, writtenKbPerSecond: 4 }]);
+    expect((await c.collect()).rows).toEqual([{ deviceName: 'mmcblk0', readKbTotal: 1000, writtenKbTotal: 400, writtenBytesSinceBoot: 409_600, transfersPerSecond: 1.5, readKbPerSecond: 10, writtenKbPerSecond: 4 }]);
     writeFileSync(path.join(root, 'proc/uptime'), '110.00 320.00\n');
     writeFileSync(path.join(root, 'proc/diskstats'), ' 179 0 mmcblk0 120 0 2400 0 50 0 800 0 0 0 0\n   8 0 sda 10 0 80 0 0 0 0 0 0 0 0\n   8 1 sda1 10 0 80 0 0 0 0 0 0 0 0\n');
     const r = await c.collect();
     expect(r.rows).toEqual([
-      { deviceName: 'mmcblk0', readKbTotal: 1200, writtenKbTotal: 400, transfersPerSecond: 2, readKbPerSecond: 20, writtenKbPerSecond: 0 },
-      { deviceName: 'sda', readKbTotal: 40, writtenKbTotal: 0 },
+      { deviceName: 'mmcblk0', readKbTotal: 1200, writtenKbTotal: 400, writtenBytesSinceBoot: 409_600, writtenBytes: 0, transfersPerSecond: 2, readKbPerSecond: 20, writtenKbPerSecond: 0 },
+      { deviceName: 'sda', readKbTotal: 40, writtenKbTotal: 0, writtenBytesSinceBoot: 0 },
     ]);
     // No /sys/block in the tree: said once, names decide.
     expect(warnings(lines).map((l) => l.what)).toEqual(['sys/block']);
@@ -359,5 +373,22 @@ describe("on this machine's real /proc", () => {
       expect(Math.abs(mine.usagePercent! - Number(r.pct.replace('%', '')))).toBeLessThanOrEqual(1);
     });
     expect(disk.totalKb).toBe(parts.rows!.reduce((a, r) => a + r.totalKb!, 0));
+  });
+});
+
+describe('the pid scan', () => {
+  it('processesNumber and process started together share one scan of /proc/<pid>/stat; later runs scan again', async () => {
+    const { sharedPidStats } = await import('../../../../agent/collectors/shared/pids.js');
+    const { makePaths } = await import('../../../../agent/read/paths.js');
+    const root = tree('x86');
+    const paths = makePaths(root);
+    const a = sharedPidStats(paths);
+    const b = sharedPidStats(paths);
+    expect(b).toBe(a);
+    const first = await a;
+    expect(first.length).toBeGreaterThan(10);
+    // A process that ends between two cycles is seen gone by the next scan.
+    rmSync(path.join(root, 'proc', String(first[first.length - 1]!.pid)), { recursive: true, force: true });
+    expect((await sharedPidStats(paths)).length).toBe(first.length - 1);
   });
 });

@@ -6,6 +6,8 @@ import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../common/log.js';
 import { Outbox, type OutboxOptions } from '../../../../agent/outbox/outbox.js';
+import { crc32 } from '../../../../agent/outbox/crc32.js';
+import { FLAG_TIME_UNSYNCHRONIZED } from '../../../../agent/outbox/record.js';
 
 const dirs: string[] = [];
 
@@ -79,6 +81,48 @@ describe('outbox', () => {
     // from a cursor, wrapping around to the oldest
     expect(b.due(6000, 1000, 10, 3).map((p) => p.seq)).toEqual([3, 4, 1, 2]);
     expect(b.due(6000, 1000, 3, 99).map((p) => p.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps record flags across a restart, and holds back seqs from holdFromSeq on', () => {
+    const dir = tmpDir();
+    const b = open(dir);
+    fill(b, 2);
+    for (let k = 0; k < 3; k++) {
+      const seq = b.allocateSeq();
+      b.append(seq, 'mem', 1_600_000_000_000, payloadOf(seq), FLAG_TIME_UNSYNCHRONIZED);
+    }
+    expect(b.firstWithFlags(FLAG_TIME_UNSYNCHRONIZED)).toBe(3);
+    expect(b.due(0, 0, 100, 0, 3).map((p) => p.seq)).toEqual([1, 2]);
+    // The round robin's wrap-around respects the hold too.
+    expect(b.due(0, 0, 100, 4, 3).map((p) => p.seq)).toEqual([1, 2]);
+    b.close();
+    const again = open(dir);
+    expect(again.due(0, 0, 100).map((p) => [p.seq, p.flags])).toEqual([[1, 0], [2, 0], [3, 1], [4, 1], [5, 1]]);
+    expect(again.firstWithFlags(FLAG_TIME_UNSYNCHRONIZED)).toBe(3);
+    again.confirm([[3, 5]]);
+    expect(again.firstWithFlags(FLAG_TIME_UNSYNCHRONIZED)).toBeUndefined();
+  });
+
+  it('reads records of the first format (no flags byte) that an older agent left', () => {
+    const dir = tmpDir();
+    // [u32 len][u32 crc][u8 1][f64 seq][f64 time][u8 metricLength][metric][payload]
+    const metric = Buffer.from('cpu', 'latin1');
+    const payload = Buffer.from('old payload');
+    const body = Buffer.alloc(1 + 8 + 8 + 1 + metric.length + payload.length);
+    body[0] = 1;
+    body.writeDoubleLE(7, 1);
+    body.writeDoubleLE(1_700_000_000_000, 9);
+    body[17] = metric.length;
+    metric.copy(body, 18);
+    payload.copy(body, 18 + metric.length);
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(body.length, 0);
+    head.writeUInt32LE(crc32(body), 4);
+    fs.writeFileSync(path.join(dir, 'segment-000000000001.log'), Buffer.concat([head, body]));
+    const b = open(dir);
+    expect(b.due(0, 0, 10)).toEqual([{ seq: 7, metric: 'cpu', flags: 0, sentAt: 0 }]);
+    expect(b.read(7)?.toString()).toBe('old payload');
+    expect(b.allocateSeq()).toBe(8);
   });
 
   it('refuses seqs that do not increase', () => {

@@ -14,9 +14,11 @@ describe('mount table and statfs -> df', () => {
     expect(mounts[0]).toMatchObject({ source: 'sysfs', mountPoint: '/sys' });
     const picked = selectRealFilesystems(mounts);
     expect(picked).toEqual([
-      { source: '/dev/mmcblk0p2', mountPoint: '/', fsType: 'ext4' },
-      { source: '/dev/mmcblk0p1', mountPoint: '/boot/firmware', fsType: 'vfat' },
+      { source: '/dev/mmcblk0p2', mountPoint: '/', fsType: 'ext4', readOnly: false },
+      { source: '/dev/mmcblk0p1', mountPoint: '/boot/firmware', fsType: 'vfat', readOnly: false },
     ]);
+    // The same recording's ramfs credential mounts are read-only (`ro,nosuid,...`).
+    expect(mounts.filter((m) => m.readOnly).map((m) => m.fsType)).toEqual(['ramfs', 'ramfs', 'ramfs', 'ramfs']);
     // df -h of the same Pi: its rows minus tmpfs and devtmpfs (udev) are exactly those.
     const typeOf = new Map(mounts.map((m) => [m.mountPoint, m.fsType]));
     const df = dfRows(hostFile('pi4/out/df-h.txt')).filter((r) => !['tmpfs', 'devtmpfs'].includes(typeOf.get(r.mount)!));

@@ -22,7 +22,7 @@ function startRunner(collectors: CollectorTable, o: { config?: Parameters<typeof
     collectors,
     context: { config, paths: makePaths('/') },
     log: o.log ?? silentLogger,
-    onReading: o.onReading ?? ((metric, reading, t) => readings.push({ metric, reading, t })),
+    onReading: o.onReading ?? ((metric, reading, t) => readings.push({ metric, reading, t: t.wallMs })),
   });
   runners.push(runner);
   runner.start();
