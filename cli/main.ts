@@ -93,8 +93,8 @@ interface Args {
   url?: string;
   user?: string;
   password?: string;
-  once: boolean;
-  json: boolean;
+  once?: boolean;
+  json?: boolean;
   help: boolean;
   error?: string;
 }
@@ -114,7 +114,7 @@ export function parseArgs(argv: readonly string[]): Args {
     once: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  if ('error' in parsed) return { help: false, once: false, json: false, error: parsed.error };
+  if ('error' in parsed) return { help: false, error: parsed.error };
   const { values, positionals } = parsed;
   const args: Args = {
     command: positionals[0],
@@ -124,8 +124,8 @@ export function parseArgs(argv: readonly string[]): Args {
     url: values.url,
     user: values.user,
     password: values.password,
-    once: values.once ?? false,
-    json: values.json ?? false,
+    once: values.once,
+    json: values.json,
     help: values.help ?? false,
   };
   const rest = positionals.slice(1);
@@ -179,7 +179,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   if (args.command === 'top') {
     const { runTop } = await import('./top.js');
-    return runTop({ config: args.config, url: args.url, user: args.user, password: args.password, once: args.once, json: args.json });
+    return runTop({ config: args.config, url: args.url, user: args.user, password: args.password, once: args.once ?? false, json: args.json ?? false });
   }
   if (args.command === 'decode') {
     const { runDecode } = await import('./decode.js');

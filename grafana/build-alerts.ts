@@ -375,9 +375,21 @@ const HEADER = `# Machmon alert rules, provisioned by Grafana from this director
 # see contact-points.yaml beside this file and README.md, "Alerts".
 `;
 
+/**
+ * Grafana puts every string of a provisioning file through os.ExpandEnv, and `$$` is its
+ * literal `$` (pkg/services/provisioning/values/values.go, interpolateValue): unescaped,
+ * `$timeFilter`, `$labels.hostname` and `$B` would become empty strings.
+ */
+export function escapeDollars<T>(v: T): T {
+  if (typeof v === 'string') return v.replaceAll('$', '$$$$') as T;
+  if (Array.isArray(v)) return v.map(escapeDollars) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, escapeDollars(x)])) as T;
+  return v;
+}
+
 /** The text of each file of grafana/provisioning/alerting that the builder writes. */
 export function alertFiles(): [file: string, text: string][] {
-  return [[ALERT_RULES_FILE, HEADER + stringify(ALERTING, { lineWidth: 0, aliasDuplicateObjects: false })]];
+  return [[ALERT_RULES_FILE, HEADER + stringify(escapeDollars(ALERTING), { lineWidth: 0, aliasDuplicateObjects: false })]];
 }
 
 /** Files of `dir` that differ from what this builder writes (missing ones included). */

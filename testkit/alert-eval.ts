@@ -23,9 +23,24 @@ import { influxQuery } from './influxd.js';
 
 export const ALERT_RULES_PATH = path.join(GRAFANA_DIR, 'provisioning', 'alerting', 'machmon.yaml');
 
-/** The provisioning file as Grafana reads it (parsed YAML, not the builder's objects). */
+/**
+ * What Grafana makes of a provisioning string (values.go, interpolateValue): `$$` is a literal
+ * `$`, any other `$NAME` an environment variable. Throws on the latter: these files use none.
+ */
+export function interpolateProvisioned<T>(v: T, where = 'alerting'): T {
+  if (typeof v === 'string') {
+    const parts = v.split('$$');
+    if (parts.some((p) => p.includes('$'))) throw new Error(`${where}: "${v}" has a $ that Grafana would expand from the environment (write $$)`);
+    return parts.join('$') as T;
+  }
+  if (Array.isArray(v)) return v.map((x, i) => interpolateProvisioned(x, `${where}[${i}]`)) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolateProvisioned(x, `${where}.${k}`)])) as T;
+  return v;
+}
+
+/** The provisioning file as Grafana reads it: parsed YAML, strings interpolated (not the builder's objects). */
 export function loadAlerting(file = ALERT_RULES_PATH): AlertingFile {
-  return parse(readFileSync(file, 'utf8')) as AlertingFile;
+  return interpolateProvisioned(parse(readFileSync(file, 'utf8')) as AlertingFile);
 }
 
 export const alertRules = (file = ALERT_RULES_PATH): AlertRule[] => loadAlerting(file).groups.flatMap((g) => g.rules);

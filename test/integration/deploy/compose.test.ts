@@ -68,7 +68,7 @@ describe('docker-compose.yml (static)', () => {
   it("sets every variable Grafana's provisioning files use", () => {
     const dir = path.join(REPO, 'grafana/provisioning');
     const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && /\.ya?ml$/.test(e.name));
-    const used = new Set(files.flatMap((e) => [...readFileSync(path.join(e.parentPath, e.name), 'utf8').replace(/^\s*#.*$/gm, '').matchAll(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g)].map((m) => m[1]!)));
+    const used = new Set(files.flatMap((e) => [...readFileSync(path.join(e.parentPath, e.name), 'utf8').replace(/^\s*#.*$/gm, '').replaceAll('$$', '').matchAll(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g)].map((m) => m[1]!)));
     const env = compose.services.grafana!.environment ?? {};
     expect([...used].filter((v) => !(v in env))).toEqual([]);
   });

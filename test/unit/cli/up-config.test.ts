@@ -12,7 +12,7 @@ const configFile = (content: object) => {
   writeFileSync(f, JSON.stringify(content));
   return f;
 };
-const base = { broker: { secretPassword: 'pw' } };
+const base = { broker: { secretPassword: 'pw', readerPassword: 'reader-pw' } };
 
 describe('loadUpConfig: the InfluxDB of up', () => {
   it('without ingestor.influx.url: its own influxd on 127.0.0.1:8086, the other influx keys kept', () => {
