@@ -13,7 +13,7 @@ import mqttPacket, { generate } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, startTestBroker, type TestBroker } from '../../../testkit/broker.js';
-import { PASSWORD } from '../../../testkit/configs.js';
+import { PASSWORD, READER_PASSWORD } from '../../../testkit/configs.js';
 import { sleep, waitFor } from '../../../testkit/wait.js';
 
 let tb: TestBroker | undefined;
@@ -45,7 +45,7 @@ async function rawReader(port: number, filter: string, qos: 0 | 1) {
   });
   socket.on('data', (d: Buffer) => parser.parse(d));
   socket.on('error', () => undefined);
-  socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `reader-${Date.now()}`, keepalive: 0, username: 'ingestor', password: Buffer.from(PASSWORD) }));
+  socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `reader-${Date.now()}`, keepalive: 0, username: 'ingestor', password: Buffer.from(READER_PASSWORD) }));
   await waitFor('CONNACK', () => connacked);
   socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos }] }));
   await waitFor('SUBACK', () => subacked);

@@ -57,12 +57,13 @@ const seconds = (s: string) => [...s.matchAll(/(\d+)([dhms])/g)].reduce((t, [, n
 beforeAll(async () => {
   const port = await freePort();
   const password = `top-${process.pid}`;
+  const readerPassword = `top-reader-${process.pid}`;
   const brokerUrl = `mqtt://127.0.0.1:${port}`;
   writeFileSync(
     configFile,
     JSON.stringify({
-      broker: { host: '127.0.0.1', port, secretPassword: password, allowedHosts: ['pi-top-*'], dataDir: path.join(dir, 'broker') },
-      ingestor: { brokerUrl, password, influx: { url: influxUrl, database: db }, flushIntervalMs: 200 },
+      broker: { host: '127.0.0.1', port, secretPassword: password, readerPassword, allowedHosts: ['pi-top-*'], dataDir: path.join(dir, 'broker') },
+      ingestor: { brokerUrl, password: readerPassword, influx: { url: influxUrl, database: db }, flushIntervalMs: 200 },
       agent: { brokerUrl, password, hostname: A, intervalMs: 2000, dataDir: path.join(dir, 'agent-a') },
       log: { level: 'warn' },
     }),
