@@ -93,13 +93,13 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
     const file = path.join(dir, 'agent.json');
     writeFileSync(file, JSON.stringify({ agent: { brokerUrl, hostname: HOST, password: 'x', intervalMs: 1000, metrics, clock: { sync: 'none' }, dataDir: path.join(dir, 'agent') }, log: { level: 'warn' } }));
     const profile = process.env.MACHMON_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.MACHMON_BENCH_PROFILE)}`] : [];
-    const agent = startChild('machmon-agent', node, [...flags, ...profile, bundle, '--config', file], path.join(dir, 'agent.log'));
+    const agent = await startChild('machmon-agent', node, [...flags, ...profile, bundle, '--config', file], path.join(dir, 'agent.log'));
     stops.unshift(() => agent.stop());
-    const empty = startChild('empty-node', node, [...flags, '-e', 'setInterval(() => {}, 1 << 30)'], path.join(dir, 'empty.log'));
+    const empty = await startChild('empty-node', node, [...flags, '-e', 'setInterval(() => {}, 1 << 30)'], path.join(dir, 'empty.log'));
     stops.unshift(() => empty.stop());
 
     const nePort = await freePort();
-    const ne = startChild('node_exporter', binary('prometheus-node-exporter'), [`--web.listen-address=127.0.0.1:${nePort}`], path.join(dir, 'node-exporter.log'));
+    const ne = await startChild('node_exporter', binary('prometheus-node-exporter'), [`--web.listen-address=127.0.0.1:${nePort}`], path.join(dir, 'node-exporter.log'));
     stops.unshift(() => ne.stop());
     for (let i = 0; i < 100 && !(await portOpen(nePort)); i++) await new Promise((r) => setTimeout(r, 100));
 
@@ -120,22 +120,22 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
 
     console.log(`agent footprint: the Pi bundle on Node ${nodeVersion} (${flags.join(' ')}), ${METRIC_NAMES.length} groups every 1 s, connected to mosquitto with confirmations, vs prometheus-node-exporter scraped every 1 s and an empty node with the same flags, ${o.seconds} s`);
     await new Promise((r) => setTimeout(r, WARMUP_MS));
-    const a0 = sampleProc(agent.pid);
-    const n0 = sampleProc(ne.pid);
+    const a0 = sampleProc(agent.pid!);
+    const n0 = sampleProc(ne.pid!);
     const s0 = scrapes;
     const r0 = received;
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const a1 = sampleProc(agent.pid);
-    const n1 = sampleProc(ne.pid);
-    const e1 = sampleProc(empty.pid);
+    const a1 = sampleProc(agent.pid!);
+    const n1 = sampleProc(ne.pid!);
+    const e1 = sampleProc(empty.pid!);
     const cycles = (Date.now() - t0) / 1000;
     const scraped = scrapes - s0;
     const published = received - r0;
     scraping = false;
     await scrapeLoop;
-    if (!a1) throw new Error(`the agent is not running:\n${agent.tail()}`);
-    if (published === 0) throw new Error(`the agent published nothing during the run:\n${agent.tail()}`);
+    if (!a1) throw new Error(`the agent is not running:\n${agent.output()}`);
+    if (published === 0) throw new Error(`the agent published nothing during the run:\n${agent.output()}`);
 
     const agentMs = (cpuBetween(a0, a1) * 1000) / cycles;
     const neMs = (cpuBetween(n0, n1) * 1000) / Math.max(1, scraped);

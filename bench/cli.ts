@@ -7,29 +7,17 @@ import { benchGoals, benchIngestorAlone, GOALS_DEFAULTS, type GoalsOptions } fro
 import { benchOutage, OUTAGE_DEFAULTS, type OutageOptions } from './outage.js';
 import { recordPayloads } from './record-payloads.js';
 import { profileTop } from './profile-top.js';
+import { parseCommandLine } from '../common/args.js';
 import { PAYLOADS_DIR } from './repo.js';
 
-export type Options = Record<string, string | true>;
-
-export function parseOptions(argv: readonly string[]): { name: string; opts: Options } {
-  const opts: Options = {};
-  let name = 'default';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=', 2) as [string, string | undefined];
-      if (v !== undefined) opts[k] = v;
-      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) opts[k] = argv[++i]!;
-      else opts[k] = true;
-    } else if (name === 'default' && i === 0) name = a;
-  }
-  return { name, opts };
-}
-
-function numbers<T extends object>(defaults: T, opts: Options): T {
+/** A benchmark's options: numbers, each known by its default (`--agents 2000`); any other is an error. */
+function numbers<T extends object>(defaults: T, argv: readonly string[]): T {
+  const known = Object.keys(defaults);
+  const parsed = parseCommandLine(argv, Object.fromEntries(known.map((k) => [k, { type: 'string' as const }])));
+  if ('error' in parsed) throw new Error(`${parsed.error} (known: ${known.join(', ')})`);
+  if (parsed.positionals.length) throw new Error(`unexpected argument ${parsed.positionals[0]}`);
   const out = { ...defaults } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(opts)) {
-    if (!(k in out)) throw new Error(`unknown option --${k} (known: ${Object.keys(out).join(', ')})`);
+  for (const [k, v] of Object.entries(parsed.values)) {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} needs a positive number`);
     out[k] = n;
@@ -42,7 +30,10 @@ async function ensurePayloads() {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { name, opts } = parseOptions(argv);
+  // `npm run bench -- [<name>] [--key value ...]`; without a name, the goals.
+  const named = argv[0] !== undefined && !argv[0].startsWith('-');
+  const name = named ? argv[0]! : 'default';
+  const opts = named ? argv.slice(1) : argv;
   switch (name) {
     case 'record':
       for (const f of await recordPayloads()) console.log(`recorded ${f}`);

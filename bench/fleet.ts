@@ -81,8 +81,8 @@ export async function benchFleet(o: FleetOptions): Promise<FleetSummary> {
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
     stops.push(() => mosquitto.stop());
 
-    const pipelineProcs: Watched[] = [{ name: 'broker', pid: broker.pid }, { name: 'ingestor', pid: ingestor.pid }, { name: 'influxd', pid: influxPid }];
-    const mosqProcs: Watched[] = [{ name: 'mosquitto', pid: mosquitto.pid }];
+    const pipelineProcs: Watched[] = [{ name: 'broker', pid: broker.pid! }, { name: 'ingestor', pid: ingestor.pid! }, { name: 'influxd', pid: influxPid }];
+    const mosqProcs: Watched[] = [{ name: 'mosquitto', pid: mosquitto.pid! }];
     const progress = (label: string) => (p: { sent: number; done: number; elapsedMs: number }) => console.log(`    ${label} ${fmt(p.elapsedMs / 1000)} s: sent ${fmt(p.sent)}, done ${fmt(p.done)}`);
     const fleetLoad = { password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet' as const, intervalMs: o.intervalMs, cycles: o.cycles, connectPerSecond: o.connectPerSecond, drainTimeoutMs: 90_000, stallMs: 30_000 };
 
@@ -118,11 +118,11 @@ export async function benchFleet(o: FleetOptions): Promise<FleetSummary> {
     const burst = { password: PASSWORD, agents: o.burstAgents, workers: o.workers, mode: 'burst' as const, burstMessages: o.burstMessages, window: 10, connectPerSecond: 2000, drainTimeoutMs: 60_000, stallMs: 10_000 };
     const oursCap: number[] = [];
     const baseCap: number[] = [];
-    const oursCapCpu: Watched[] = [{ name: 'broker', pid: broker.pid }, { name: 'ingestor', pid: ingestor.pid }, { name: 'influxd', pid: influxPid }];
+    const oursCapCpu: Watched[] = [{ name: 'broker', pid: broker.pid! }, { name: 'ingestor', pid: ingestor.pid! }, { name: 'influxd', pid: influxPid }];
     console.log(`capacity: ${o.burstAgents} connections x ${o.burstMessages} readings, 10 outstanding each, ${o.repeats} runs per target:`);
     let capLost = 0;
-    const brokerAlive = () => broker.proc.exitCode === null && broker.proc.signalCode === null;
-    if (!brokerAlive()) console.log(`  the machmon broker exited during the fleet run (see its log; MACHMON_BENCH_KEEP=1 keeps it): capacity of the pipeline not measured\n${broker.tail().slice(-1500)}`);
+    const brokerAlive = () => broker.running;
+    if (!brokerAlive()) console.log(`  the machmon broker exited during the fleet run (see its log; MACHMON_BENCH_KEEP=1 keeps it): capacity of the pipeline not measured\n${broker.output().slice(-1500)}`);
     for (let r = 0; r < o.repeats && brokerAlive(); r++) {
       watch(oursCapCpu);
       const a = await runLoad({ ...burst, port: broker.port, prefix: `burst${r}-`, confirm: true });

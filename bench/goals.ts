@@ -99,14 +99,14 @@ export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok
     stops.unshift(() => ingestor.stop());
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
     stops.push(() => mosquitto.stop());
-    const brokerAlive = () => broker.proc.exitCode === null && broker.proc.signalCode === null;
+    const brokerAlive = () => broker.running;
     const progress = (label: string) => (p: { sent: number; done: number; elapsedMs: number }) => console.log(`    ${label} ${fmt(p.elapsedMs / 1000)} s: sent ${fmt(p.sent)}, done ${fmt(p.done)}`);
 
     // 1. The fleet.
     const cycles = Math.ceil((o.minutes * 60_000) / INTERVAL_MS) + 1;
-    const b0 = sampleProc(broker.pid);
+    const b0 = sampleProc(broker.pid!);
     const fleet = await runLoad({ password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs: INTERVAL_MS, cycles, connectPerSecond: 1000, drainTimeoutMs: 120_000, stallMs: 30_000, port: broker.port, confirm: true, onProgress: progress('fleet') });
-    const b1 = sampleProc(broker.pid);
+    const b1 = sampleProc(broker.pid!);
     const sustained = sustainedRate(fleet.perSecond, fleet.startAt + INTERVAL_MS, fleet.publishedAt);
     const p50 = quantile(fleet.latency, 0.5);
     const p99 = quantile(fleet.latency, 0.99);
@@ -160,7 +160,7 @@ export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok
       const overCycles = Math.max(1, Math.round((o.overloadSeconds * 1000) / intervalMs));
       const logBefore = readFileSync(path.join(dir, 'machmon-broker.log'), 'utf8').length;
       console.log(`overload: ${fmt(o.agents)} agents every ${fmt(intervalMs / 1000, 1)} s = ${fmt((o.agents * 13 * 1000) / intervalMs)} readings/s offered (2x ${fmt(pipeline)}) for ${fmt((overCycles * intervalMs) / 1000)} s, then nothing`);
-      const rss = rssSampler(() => broker.pid);
+      const rss = rssSampler(() => broker.pid!);
       const over = await runLoad({ password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs, cycles: overCycles, connectPerSecond: 1000, drainTimeoutMs: 300_000, stallMs: 60_000, port: broker.port, confirm: true, onProgress: progress('overload') });
       const peakKb = rss.stop();
       const overMissing = await missingPoints(influxd.url, db, over);
@@ -187,8 +187,7 @@ export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok
           if (p.elapsedMs >= killAtMs && !restarting) {
             restarting = (async () => {
               console.log(`    storm ${fmt(p.elapsedMs / 1000)} s: kill -9 the broker with ${fmt(p.online)} agents connected`);
-              broker.proc.kill('SIGKILL');
-              await new Promise((r) => broker.proc.once('exit', r));
+              await broker.signal('SIGKILL');
               broker = await startMachmonBroker(dir, { ...brokerSection, port: broker.port }, 'machmon-broker-restarted', 'warn');
               restartAt = Date.now();
               console.log(`    broker restarted`);
@@ -231,9 +230,9 @@ export async function benchIngestorAlone(o: { repeats: number; burstAgents: numb
     stops.unshift(() => ingestor.stop());
     const rates: number[] = [];
     for (let r = 0; r < o.repeats; r++) {
-      const before = sampleProc(ingestor.pid);
+      const before = sampleProc(ingestor.pid!);
       const d = await runLoad({ password: PASSWORD, prefix: `burst${r}-`, agents: o.burstAgents, workers: 2, mode: 'burst', burstMessages: o.burstMessages, window: 10, connectPerSecond: 2000, drainTimeoutMs: 60_000, stallMs: 10_000, port: mosquitto.port, confirm: true });
-      const after = sampleProc(ingestor.pid);
+      const after = sampleProc(ingestor.pid!);
       rates.push(rate(d));
       const wall = (d.lastDoneMs - d.firstSendMs) / 1000;
       console.log(`  run ${r + 1}: ${fmt(rate(d))} readings/s stored, lost ${d.lost}; ingestor cpu ${fmt(cpuBetween(before, after), 1)} s for ${fmt(d.done)} readings (${fmt((cpuBetween(before, after) * 1e6) / d.done, 1)} us each, busy ${fmt((100 * cpuBetween(before, after)) / wall)} % of the ${fmt(wall, 1)} s); load generator cpu ${fmt(d.generatorCpuSeconds, 1)} s`);

@@ -148,10 +148,7 @@ export async function benchOutage(o: OutageOptions): Promise<OutageSummary> {
     const before = totals(workers);
     console.log(`  warm-up: ${before.connected}/${o.agents} agents connected, ${before.sampled} readings sampled, ${before.held} held`);
     const downAt = Date.now();
-    await new Promise<void>((resolve) => {
-      broker.proc.once('exit', () => resolve());
-      broker.proc.kill('SIGKILL');
-    });
+    await broker.signal('SIGKILL');
     let peakHeld = 0;
     while (Date.now() - downAt < o.downSeconds * 1000) {
       await sleep(1000);

@@ -1,7 +1,8 @@
 // CPU time and memory of processes from /proc/<pid>/stat and /proc/<pid>/status, and the
 // servers the benchmarks start as separate processes (so each one's figures are its own).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Program } from '../testkit/processes.js';
 
 let clockTicks: number | undefined;
 /** USER_HZ (getconf CLK_TCK), usually 100. */
@@ -56,41 +57,9 @@ export function pidsByCmdline(needle: string): number[] {
 /** CPU seconds spent between two samples of the same process. */
 export const cpuBetween = (a: ProcSample | undefined, b: ProcSample | undefined): number => (a && b ? b.cpuSeconds - a.cpuSeconds : NaN);
 
-export interface Child {
-  readonly name: string;
-  readonly proc: ChildProcess;
-  readonly pid: number;
-  /** Last lines of its output, for error messages. */
-  tail(): string;
-  stop(): Promise<void>;
-}
-
-/** Starts a program with its output in logFile (and the last 4 KB kept for errors). */
-export function startChild(name: string, cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Child {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const log = createWriteStream(logFile);
-  let tail = '';
-  const keep = (d: Buffer) => {
-    log.write(d);
-    tail = (tail + d.toString()).slice(-4000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  return {
-    name,
-    proc,
-    pid: proc.pid!,
-    tail: () => tail,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-        proc.once('exit', () => {
-          clearTimeout(t);
-          log.end();
-          resolve();
-        });
-        proc.kill('SIGTERM');
-      }),
-  };
+/** Starts a program with its output appended to logFile (testkit's Program keeps its last lines for error messages). */
+export async function startChild(name: string, cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Promise<Program> {
+  const child = new Program({ name, cmd, args, logFile, env });
+  await child.start();
+  return child;
 }

@@ -6,21 +6,22 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../testkit/ports.js';
-import { startChild, type Child } from './procs.js';
+import type { Program } from '../testkit/processes.js';
+import { startChild } from './procs.js';
 
 export { freePort };
 import { MACHMON } from './repo.js';
 
 
-async function until(what: string, child: Child, ok: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+async function until(what: string, child: Program, ok: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`${child.name} exited (${child.proc.exitCode ?? child.proc.signalCode}) before ${what}:\n${child.tail()}`);
+    if (!child.running) throw new Error(`${child.name} exited (${child.exit?.code ?? child.exit?.signal}) before ${what}:\n${child.output()}`);
     if (await ok()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   await child.stop();
-  throw new Error(`${child.name}: not ${what} within ${timeoutMs} ms:\n${child.tail()}`);
+  throw new Error(`${child.name}: not ${what} within ${timeoutMs} ms:\n${child.output()}`);
 }
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -41,9 +42,7 @@ export function binary(name: string): string {
   throw new Error(`${name} is missing: run \`npm run bench\` as root (scripts/ensure.mjs installs it) or install its Debian package`);
 }
 
-export interface Server extends Child {
-  readonly port: number;
-}
+export type Server = Program & { readonly port: number };
 
 /** `machmon broker` with the given broker section (port 0 is replaced by a free port). */
 /** Set MACHMON_BENCH_PROFILE=<dir> to run broker and ingestor under --cpu-prof (profiles written there on exit). */
@@ -56,21 +55,21 @@ export async function startMachmonBroker(dir: string, broker: Record<string, unk
   const port = (broker['port'] as number | undefined) || (await freePort());
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({ broker: { host: '127.0.0.1', dataDir: path.join(dir, `${name}-data`), ...broker, port }, log: { level: logLevel } }, null, 1));
-  const child = startChild(name, process.execPath, [...nodeFlags(), MACHMON, 'broker', '--config', file], path.join(dir, `${name}.log`));
+  const child = await startChild(name, process.execPath, [...nodeFlags(), MACHMON, 'broker', '--config', file], path.join(dir, `${name}.log`));
   await until('listening', child, () => portOpen(port), 30_000);
-  return { ...child, port };
+  return Object.assign(child, { port });
 }
 
 /**
  * `machmon ingestor` with the given ingestor section; ready once it logged "subscribed" (a
  * fresh session) or connected with a stored one. Logs at info to see that line.
  */
-export async function startMachmonIngestor(dir: string, ingestor: Record<string, unknown>, name = 'machmon-ingestor'): Promise<Child> {
+export async function startMachmonIngestor(dir: string, ingestor: Record<string, unknown>, name = 'machmon-ingestor'): Promise<Program> {
   const file = path.join(dir, `${name}.json`);
   const logFile = path.join(dir, `${name}.log`);
   writeFileSync(file, JSON.stringify({ ingestor: { dataDir: path.join(dir, `${name}-data`), ...ingestor }, log: { level: 'info' } }, null, 1));
-  const child = startChild(name, process.execPath, [...nodeFlags(), MACHMON, 'ingestor', '--config', file], logFile);
-  await until('subscribed', child, () => /"msg":"subscribed"|"sessionPresent":true/.test(child.tail()) || (existsSync(logFile) && /"msg":"subscribed"|"sessionPresent":true/.test(readFileSync(logFile, 'utf8'))), 30_000);
+  const child = await startChild(name, process.execPath, [...nodeFlags(), MACHMON, 'ingestor', '--config', file], logFile);
+  await until('subscribed', child, () => /"msg":"subscribed"|"sessionPresent":true/.test(child.output(200)) || (existsSync(logFile) && /"msg":"subscribed"|"sessionPresent":true/.test(readFileSync(logFile, 'utf8'))), 30_000);
   return child;
 }
 
@@ -83,22 +82,22 @@ export async function startMosquitto(dir: string, lines: string[] = [], name = '
   const port = await freePort();
   const conf = path.join(dir, `${name}.conf`);
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'max_queued_messages 0', 'max_inflight_messages 0', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ...lines, ''].join('\n'));
-  const child = startChild(name, binary('mosquitto'), ['-c', conf], path.join(dir, `${name}.log`));
+  const child = await startChild(name, binary('mosquitto'), ['-c', conf], path.join(dir, `${name}.log`));
   await until('listening', child, () => portOpen(port), 15_000);
-  return { ...child, port };
+  return Object.assign(child, { port });
 }
 
 /** Debian's redis-server, in memory only (no RDB or AOF files). */
 export async function startRedis(dir: string, name = 'redis'): Promise<Server> {
   const port = await freePort();
-  const child = startChild(name, binary('redis-server'), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'], path.join(dir, `${name}.log`));
+  const child = await startChild(name, binary('redis-server'), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'], path.join(dir, `${name}.log`));
   await until('listening', child, () => portOpen(port), 15_000);
-  return { ...child, port };
+  return Object.assign(child, { port });
 }
 
 /** Debian's mosquitto with a complete config file of its own (e.g. one from `machmon mosquitto-config`) that listens on `port`. */
 export async function startMosquittoWithConf(dir: string, conf: string, port: number, name = 'mosquitto'): Promise<Server> {
-  const child = startChild(name, binary('mosquitto'), ['-c', conf], path.join(dir, `${name}.log`));
+  const child = await startChild(name, binary('mosquitto'), ['-c', conf], path.join(dir, `${name}.log`));
   await until('listening', child, () => portOpen(port), 15_000);
-  return { ...child, port };
+  return Object.assign(child, { port });
 }

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { runLoad } from '../../../bench/load.js';
-import type { Child } from '../../../bench/procs.js';
+import type { Program } from '../../../testkit/processes.js';
 import { startMachmonBroker, startMachmonIngestor, startRedis, type Server } from '../../../bench/servers.js';
 import { expectStoredAsSent } from './helpers.js';
 
@@ -25,7 +25,7 @@ let dir: string;
 let redis: Server;
 let brokerA: Server;
 let brokerB: Server;
-let ingestor: Child;
+let ingestor: Program;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-cluster-'));

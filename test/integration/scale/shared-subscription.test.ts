@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { writeMosquittoConfig } from '../../../broker/mosquitto-config.js';
 import { loadConfig } from '../../../common/config.js';
 import { hostnameOf, runLoad } from '../../../bench/load.js';
-import type { Child } from '../../../bench/procs.js';
+import type { Program } from '../../../testkit/processes.js';
 import { freePort, startMachmonIngestor, startMosquittoWithConf, type Server } from '../../../bench/servers.js';
 import { expectStoredAsSent } from './helpers.js';
 
@@ -19,7 +19,7 @@ const AGENTS = 20;
 const db = `t_scale_shared_${Math.random().toString(36).slice(2, 8)}`;
 let dir: string;
 let mosquitto: Server;
-const ingestors: Child[] = [];
+const ingestors: Program[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-shared-'));
