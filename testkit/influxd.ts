@@ -1,10 +1,11 @@
 // Starts Debian's influxd (1.6.x) on free loopback ports with its data in a temp dir.
 // The global setup starts one shared instance; tests that stop or kill InfluxDB start their own.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.js';
+import { findInfluxd, influxdConf } from '../cli/influxd.js';
 
 export interface Influxd {
   readonly url: string;
@@ -18,44 +19,20 @@ export interface Influxd {
   destroy(): Promise<void>;
 }
 
+/** Debian's influxd, as `machmon up` finds it. */
 export function influxdBinary(): string {
-  for (const p of ['/usr/bin/influxd', '/usr/sbin/influxd']) {
-    if (spawnSync('test', ['-x', p]).status === 0) return p;
-  }
-  throw new Error('influxd is missing: run `npm test` as root (it installs Debian\'s influxdb package) or `sudo apt-get install -y influxdb`');
+  const bin = findInfluxd();
+  if (!bin) throw new Error('influxd is missing: run `npm test` as root (it installs Debian\'s influxdb package) or `sudo apt-get install -y influxdb`');
+  return bin;
 }
 
 export async function startInfluxd(): Promise<Influxd> {
   const bin = influxdBinary();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-influxd-'));
   const port = await freePort();
-  const rpcPort = await freePort();
   const conf = path.join(dir, 'influxdb.conf');
-  writeFileSync(
-    conf,
-    `reporting-disabled = true
-bind-address = "127.0.0.1:${rpcPort}"
-[meta]
-  dir = "${dir}/meta"
-[data]
-  dir = "${dir}/data"
-  wal-dir = "${dir}/wal"
-  query-log-enabled = false
-  wal-fsync-delay = "0s"
-[coordinator]
-  log-queries-after = "0s"
-[http]
-  bind-address = "127.0.0.1:${port}"
-  log-enabled = false
-  max-body-size = 0
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-[subscriber]
-  enabled = false
-`,
-  );
+  // The same config as machmon up's own influxd: everything under dir, loopback only.
+  writeFileSync(conf, influxdConf(dir, port));
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let log = '';

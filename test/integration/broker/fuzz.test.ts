@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generate, type Packet } from 'mqtt-packet';
 import { expect, it } from 'vitest';
+import { rng, type Rng } from '../../../testkit/rng.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/broker-process.mjs');
 const PASSWORD = 'fuzz fleet password';
@@ -26,22 +27,6 @@ const PARALLEL = 8;
 /** Heap the broker may keep after the run beyond its baseline (bounded sessions and retained messages of the fuzz clients). */
 const HEAP_BOUND = 2 * 1024 * 1024;
 
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
-  return { next, int, pick, bytes };
-}
-type Rng = ReturnType<typeof rng>;
 
 /** Names and ids come from small pools, so the sessions and retained messages a run can leave are bounded. */
 const connectPacket = (r: Rng, as: 'allowed' | 'unknown'): Packet => ({

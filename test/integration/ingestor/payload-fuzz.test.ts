@@ -19,6 +19,7 @@ import { connectClient, endClient, header, publishRaw, publishReading, randomDb 
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { startPlainBroker, type PlainBroker } from '../../../testkit/aedes.js';
 import { waitFor } from '../../../testkit/wait.js';
+import { rng, type Rng } from '../../../testkit/rng.js';
 
 // A fixed default seed keeps npm test deterministic; MACHMON_FUZZ_SEED=random explores new inputs.
 // Open: under vitest, seed 1580262743 makes ioRatio case 25 take ~30 s in route() (13 ms alone).
@@ -26,19 +27,6 @@ const SEED = process.env.MACHMON_FUZZ_SEED === 'random' ? Math.floor(Math.random
 const CASES_PER_GROUP = 300;
 const INJECTION = 'x\nCpu,hostname=other userPercentage=99';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]! };
-}
-type Rng = ReturnType<typeof rng>;
 
 const STRINGS = [INJECTION, 'a,b', 'a=b', 'a b', '"quoted"', 'back\\slash', 'ends\\', '\\', 'tab\there', 'cr\rlf\n', '\0nul\0', 'ünïcödé ✓', '', ' ', '=', ',', 'x'.repeat(65_536), ',='.repeat(32_768)];
 const DOUBLES = [NaN, Infinity, -Infinity, -0, 1e308, -1e308, 5e-324, -1, 0, 42.5, 1e21];
