@@ -7,19 +7,16 @@
 // (fixtures/broker-process.mjs, compiled dist/) so that its exit shows and its heap can be
 // measured after forced GC: it must come back to the baseline measured before the run.
 // MACHMON_FUZZ_SEED replays a run; MACHMON_FUZZ_MS sets its length.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generate, type Packet } from 'mqtt-packet';
 import { expect, it } from 'vitest';
 import { rng, type Rng } from '../../../testkit/rng.js';
+import { startBrokerProcess } from '../../../testkit/broker-process.js';
 
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/broker-process.mjs');
 const PASSWORD = 'fuzz fleet password';
 const SEED = Number(process.env.MACHMON_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const RUN_MS = Number(process.env.MACHMON_FUZZ_MS ?? 8000);
@@ -177,20 +174,8 @@ async function runCase(port: number, r: Rng, kind: Case): Promise<void> {
 
 it(`survives ${RUN_MS} ms of mutated MQTT on raw sockets while a real agent keeps publishing (seed ${SEED})`, { timeout: RUN_MS + 60_000 }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'machmon-broker-fuzz-'));
-  const child = spawn(process.execPath, ['--expose-gc', SCRIPT, dataDir, PASSWORD], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async <T>(): Promise<T> => {
-    const res = await lines.next();
-    if (res.done) throw new Error(`broker process ended (seed ${SEED}): ${stderr}`);
-    return JSON.parse(res.value as string) as T;
-  };
-  const ask = async <T>(cmd: string) => {
-    child.stdin.write(`${cmd}\n`);
-    return next<T>();
-  };
+  const broker = startBrokerProcess(dataDir, PASSWORD);
+  const { child, exited, next, ask } = broker;
   const side: MqttClient[] = [];
   const r = rng(SEED);
   const counts = Object.fromEntries(CASES.map((c) => [c, 0])) as Record<Case, number>;
@@ -247,7 +232,7 @@ it(`survives ${RUN_MS} ms of mutated MQTT on raw sockets while a real agent keep
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     console.log(`broker fuzz, seed ${SEED}: ${total} cases in ${fuzzMs} ms (+ warm-up) ${JSON.stringify(counts)}; side agent ${published} readings; heap ${before.heap} -> ${after.heap}; Aedes connectedClients ${after.connected} for ${after.clients} clients`);
     const why = `(seed ${SEED}; replay with MACHMON_FUZZ_SEED=${SEED})`;
-    expect(child.exitCode, `broker exited ${why}: ${stderr}`).toBeNull();
+    expect(child.exitCode, `broker exited ${why}: ${broker.stderr()}`).toBeNull();
     expect(sideCloses, `a well-behaved client was disconnected ${why}`).toBe(0);
     expect(arrivals.length, `readings of the well-behaved agent lost ${why}`).toBe(published);
     const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);

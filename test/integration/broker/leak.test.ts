@@ -2,36 +2,21 @@
 // leave the broker's heap where it was. The broker runs alone in a child process started
 // with --expose-gc (fixtures/broker-process.mjs, on the compiled dist/), so its heap is
 // measured after forced GC and without the clients' own allocations.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { expect, it } from 'vitest';
+import { startBrokerProcess } from '../../../testkit/broker-process.js';
 
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/broker-process.mjs');
 const PASSWORD = 'cycle password';
 /** Heap growth allowed over 1000 cycles after warm-up (measured: 40-65 KB). A leak of half a KB per connection shows. */
 const BOUND = 512 * 1024;
 
 it('keeps the heap within a small bound over 1000 connect/disconnect cycles', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'machmon-broker-leak-'));
-  const child = spawn(process.execPath, ['--expose-gc', SCRIPT, dataDir, PASSWORD], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async <T>(): Promise<T> => {
-    const r = await lines.next();
-    if (r.done) throw new Error(`broker process ended early: ${stderr}`);
-    return JSON.parse(r.value as string) as T;
-  };
-  const ask = async <T>(cmd: string) => {
-    child.stdin.write(`${cmd}\n`);
-    return next<T>();
-  };
+  const broker = startBrokerProcess(dataDir, PASSWORD);
+  const { child, exited, next, ask } = broker;
 
   try {
     const { port } = await next<{ port: number }>();
