@@ -18,7 +18,7 @@
 // which put, numbered and deleted every QoS 1 message in LevelDB (over half of the
 // broker's CPU) and decoded every retained message on every SUBSCRIBE (quadratic connects).
 // Implements Aedes' abstract persistence; aedes-persistence's own abstract test suite runs
-// against it (test/broker/fleet-persistence.test.ts).
+// against it (test/integration/broker/fleet-persistence.test.ts).
 import { Readable } from 'node:stream';
 import aedesPacket from 'aedes-packet';
 import { Level } from 'level';
