@@ -19,7 +19,7 @@ import { confirmPayloads } from '../common/confirm.js';
 import { HeaderType, METRIC_NAMES } from '../common/schema.js';
 import { confirmTopic } from '../common/topics.js';
 import { cpuBetween, sampleProc, startChild } from './procs.js';
-import { REPO } from './repo.js';
+import { REPO } from '../testkit/repo.js';
 import { binary, freePort, portOpen, startMosquitto } from './servers.js';
 
 export interface AgentFootprintOptions {

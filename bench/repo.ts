@@ -1,12 +1,8 @@
-// Paths of the repository, the same from bench/*.ts (vitest) and dist/bench/*.js (npm run bench).
+// Paths of the benchmarks, under the checkout's root (testkit/repo.ts, the same from sources
+// run by vitest and from the compiled dist/ that `npm run bench` runs).
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO } from '../testkit/repo.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** Root of the checkout. */
-export const REPO = here.split(path.sep).includes('dist') ? path.resolve(here, '../..') : path.resolve(here, '..');
-/** `machmon` as users run it (the compiled dist/). */
-export const MACHMON = path.join(REPO, 'bin/machmon.js');
 /** Recorded readings the simulated agents publish. */
 export const PAYLOADS_DIR = path.join(REPO, 'bench/payloads');
 /** Compiled bench modules (worker entry points are forked from here). */

@@ -10,7 +10,7 @@ import type { Program } from '../testkit/processes.js';
 import { startChild } from './procs.js';
 
 export { freePort };
-import { MACHMON } from './repo.js';
+import { MACHMON } from '../testkit/repo.js';
 
 
 async function until(what: string, child: Program, ok: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {

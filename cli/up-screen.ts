@@ -35,7 +35,7 @@ export function introLines(o: { broker: BrokerConfig; influxUrl: string; influx:
   const listen = [`mqtt://${o.broker.host}:${o.broker.port}`, o.broker.tls ? `mqtts://${o.broker.host}:${o.broker.tls.port}` : ''].filter(Boolean).join(', ');
   return [
     'machmon up is running (Ctrl-C stops it).',
-    `  broker    ${listen}; agents log in with their hostname and broker.secretPassword`,
+    `  broker    ${listen}; agents log in with their hostname and ${o.broker.auth === 'hostKeys' ? 'their host key (machmon host-key)' : 'broker.secretPassword'}`,
     `  agent     this machine, as ${o.agentHost}`,
     `  InfluxDB  ${influx}`,
     `  log       ${rel(o.logFile)} (every detail, JSON); errors also here`,

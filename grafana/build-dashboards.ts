@@ -213,27 +213,24 @@ interface GaugeOptions {
   description?: string;
 }
 
-function gauge(title: string, targets: Target[], { unit, min, max, thresholds: th, description }: GaugeOptions): Panel {
+/** What a gauge and a bar gauge show beyond the shared last-value reduction. */
+const GAUGE_LOOK = {
+  gauge: { showThresholdLabels: false, showThresholdMarkers: true },
+  bargauge: { orientation: 'horizontal', displayMode: 'gradient', showUnfilled: true },
+} as const;
+
+function gauge(title: string, targets: Target[], { unit, min, max, thresholds: th, description }: GaugeOptions, type: keyof typeof GAUGE_LOOK = 'gauge'): Panel {
   return {
-    type: 'gauge',
+    type,
     title,
     description,
     targets,
     fieldConfig: fieldConfig({ unit, min, max, thresholds: th, color: { mode: 'thresholds' } }),
-    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showThresholdLabels: false, showThresholdMarkers: true },
+    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, ...GAUGE_LOOK[type] },
   };
 }
 
-function bargauge(title: string, targets: Target[], { unit, min, max, thresholds: th, description }: GaugeOptions): Panel {
-  return {
-    type: 'bargauge',
-    title,
-    description,
-    targets,
-    fieldConfig: fieldConfig({ unit, min, max, thresholds: th, color: { mode: 'thresholds' } }),
-    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, orientation: 'horizontal', displayMode: 'gradient', showUnfilled: true },
-  };
-}
+const bargauge = (title: string, targets: Target[], o: GaugeOptions): Panel => gauge(title, targets, o, 'bargauge');
 
 /** Overrides of one table column, by its name in the query result (alias or tag). */
 interface Column {

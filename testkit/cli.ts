@@ -2,8 +2,6 @@
 import { runProc, type RunResult } from './processes.js';
 import { MACHMON, REPO } from './repo.js';
 
-export { MACHMON, REPO } from './repo.js';
-
 /** Runs `machmon <args>` to completion; one that does not finish within timeoutMs (20 s) fails. */
 export async function runCli(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? 20_000;

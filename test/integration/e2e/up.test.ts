@@ -10,6 +10,7 @@ import { METRICS } from '../../../common/schema.js';
 import { MACHMON } from '../../../testkit/repo.js';
 import { influxRows } from '../../../testkit/influxd.js';
 import { freePort } from '../../../testkit/ports.js';
+import { waitFor } from '../../../testkit/wait.js';
 
 const influxUrl = inject('influxUrl');
 const procs: ChildProcess[] = [];
@@ -29,16 +30,6 @@ function startUp(cwd: string, env: Record<string, string>) {
   return { child, out };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe('machmon up (npm start) on a fresh checkout', () => {
   it('creates the config with a fleet password, prints how to watch, and stores every metric group within one interval', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'machmon-up-'));
@@ -55,8 +46,8 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     });
 
     const configFile = path.join(cwd, 'data/machmon.json');
-    const password = await until('the printed fleet password', () => out.text.match(/The fleet password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
-    const readerPassword = await until('the printed reader password', () => out.text.match(/The reader password[^\n]*\n\n\s+(\S+)\n/)?.[1]);
+    const password = await waitFor('the printed fleet password', () => out.text.match(/The fleet password[^\n]*\n\n\s+(\S+)\n/)?.[1], 30_000);
+    const readerPassword = await waitFor('the printed reader password', () => out.text.match(/The reader password[^\n]*\n\n\s+(\S+)\n/)?.[1], 30_000);
     const saved = JSON.parse(readFileSync(configFile, 'utf8')) as { broker: { secretPassword: string; readerPassword: string } };
     expect(saved.broker.secretPassword).toBe(password);
     expect(saved.broker.readerPassword).toBe(readerPassword);
@@ -72,9 +63,7 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     const host = os.hostname();
     const absentHere = new Set(['logs', 'piHealth', 'fan', 'cpuFreq']);
     const expected = [...METRICS.values()].filter((m) => !absentHere.has(m.name));
-    await until(
-      'every metric group in InfluxDB',
-      async () => {
+    await waitFor('every metric group in InfluxDB', async () => {
         const found = await Promise.all(expected.map(async (m) => (await influxRows(influxUrl, db, `SELECT * FROM "Monthly"."${m.measurement}" WHERE hostname = '${host}' LIMIT 1`).catch(() => [])).length > 0));
         return found.every(Boolean) || undefined;
       }, 40_000).catch((err) => {
@@ -86,7 +75,7 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     procs.push(sub);
     let decoded = '';
     sub.stdout!.on('data', (d: Buffer) => (decoded += d.toString()));
-    await until('three decoded messages', () => (decoded.trim().split('\n').length >= 3 ? true : undefined), 20_000);
+    await waitFor('three decoded messages', () => (decoded.trim().split('\n').length >= 3 ? true : undefined), 20_000);
     const lines = decoded.trim().split('\n').map((l) => JSON.parse(l) as { host: string; metric?: string; kind?: string; message?: { header: { hostname: string; seq: number } } });
     expect(lines.every((l) => l.host === host)).toBe(true);
     const readings = lines.filter((l) => l.metric);
@@ -96,15 +85,15 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     const edited = JSON.parse(readFileSync(configFile, 'utf8')) as { broker: Record<string, unknown> };
     writeFileSync(configFile, JSON.stringify({ ...edited, broker: { ...edited.broker, revokedHosts: [host] } }));
     child.kill('SIGHUP');
-    await until('the local agent dropped on reload', () => (out.text.split('\n').some((l) => l.includes('"client dropped on reload"') && l.includes(`"username":"${host}"`) && l.includes('"reason":"host_revoked"')) ? true : undefined), 10_000);
+    await waitFor('the local agent dropped on reload', () => (out.text.split('\n').some((l) => l.includes('"client dropped on reload"') && l.includes(`"username":"${host}"`) && l.includes('"reason":"host_revoked"')) ? true : undefined), 10_000);
     writeFileSync(configFile, JSON.stringify(edited));
 
     // A second start finds the config and prints no password.
     child.kill('SIGTERM');
-    await until('machmon up to exit', () => (child.exitCode !== null ? true : undefined), 15_000);
+    await waitFor('machmon up to exit', () => (child.exitCode !== null ? true : undefined), 15_000);
     expect(child.exitCode).toBe(0);
     const again = startUp(cwd, { MACHMON_BROKER_PORT: String(port), MACHMON_INGESTOR_INFLUX_URL: influxUrl, MACHMON_INGESTOR_INFLUX_DATABASE: db });
-    await until('the second start to connect', () => (/collectors started/.test(again.out.text) ? true : undefined), 20_000);
+    await waitFor('the second start to connect', () => (/collectors started/.test(again.out.text) ? true : undefined), 20_000);
     expect(again.out.text).not.toContain(password);
     expect(again.out.text).not.toContain(readerPassword);
     again.child.kill('SIGTERM');
@@ -116,14 +105,14 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     const port = await freePort();
     const closed = await freePort();
     const { child, out } = startUp(cwd, { MACHMON_BROKER_PORT: String(port), MACHMON_INGESTOR_INFLUX_URL: `http://127.0.0.1:${closed}`, MACHMON_AGENT_INTERVAL_MS: '1000' });
-    await until('the InfluxDB warning', () => (/InfluxDB unreachable at http:\/\/127\.0\.0\.1:\d+/.test(out.text) ? true : undefined), 30_000).catch((err) => {
+    await waitFor('the InfluxDB warning', () => (/InfluxDB unreachable at http:\/\/127\.0\.0\.1:\d+/.test(out.text) ? true : undefined), 30_000).catch((err) => {
       throw new Error(`${(err as Error).message}\n${out.text.slice(-3000)}`);
     });
     expect(out.text).toContain('influxd');
     expect(out.text).toMatch(/\d+ messages waiting/);
     expect(child.exitCode).toBeNull();
     child.kill('SIGTERM');
-    await until('exit', () => (child.exitCode !== null ? true : undefined), 15_000);
+    await waitFor('exit', () => (child.exitCode !== null ? true : undefined), 15_000);
     expect(existsSync(path.join(cwd, 'data/agent'))).toBe(true);
   }, 60_000);
 });

@@ -14,6 +14,7 @@ import { ConfigError } from '../../../common/errors.js';
 import { freePort, startMosquittoWithConf, type Server } from '../../../bench/servers.js';
 import { type TestPki, makeTestPki } from '../../../testkit/pki.js';
 import { hostKey } from '../../../broker/credentials.js';
+import { collect } from '../../../testkit/broker.js';
 
 const PASSWORD = 'fleet-secret-äö';
 const READER_PASSWORD = 'reader-secret-ü';
@@ -33,11 +34,15 @@ function connect(port: number, username: string, password = username === 'ingest
   });
 }
 
-const collect = (c: MqttClient) => {
-  const got: string[] = [];
-  c.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
-  return got;
-};
+/** Debian's mosquitto on the files `machmon mosquitto-config` writes for this broker section, in a temp dir of its own. */
+async function mosquittoFor(prefix: string, extra: Record<string, unknown>, hosts: string[]) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const port = await freePort();
+  const result = writeMosquittoConfig(brokerConfig(port, path.join(dir, 'data'), extra), { outDir: path.join(dir, 'conf'), hosts });
+  // As root, mosquitto would switch to the "mosquitto" user, who cannot read this private temp dir.
+  if (process.getuid?.() === 0) appendFileSync(result.files.conf, 'user root\n');
+  return { dir, result, mosquitto: await startMosquittoWithConf(dir, result.files.conf, port) };
+}
 
 describe('mosquitto-config', () => {
   let dir: string;
@@ -45,12 +50,7 @@ describe('mosquitto-config', () => {
   let result: ReturnType<typeof writeMosquittoConfig>;
   const clients: MqttClient[] = [];
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-mosq-'));
-    const port = await freePort();
-    result = writeMosquittoConfig(brokerConfig(port, path.join(dir, 'data')), { outDir: path.join(dir, 'conf'), hosts: ['pi-b'] });
-    // As root, mosquitto would switch to the "mosquitto" user, who cannot read this private temp dir.
-    if (process.getuid?.() === 0) appendFileSync(result.files.conf, 'user root\n');
-    mosquitto = await startMosquittoWithConf(dir, result.files.conf, port);
+    ({ dir, result, mosquitto } = await mosquittoFor('machmon-mosq-', {}, ['pi-b']));
   });
   afterAll(async () => {
     for (const c of clients) c.end(true);
@@ -119,12 +119,7 @@ describe('mosquitto-config with host keys', () => {
   let result: ReturnType<typeof writeMosquittoConfig>;
   const clients: MqttClient[] = [];
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-mosq-keys-'));
-    const port = await freePort();
-    const cfg = brokerConfig(port, path.join(dir, 'data'), { auth: 'hostKeys', revokedHosts: ['pi-lost'] });
-    result = writeMosquittoConfig(cfg, { outDir: path.join(dir, 'conf'), hosts: ['pi-b', 'pi-lost'] });
-    if (process.getuid?.() === 0) appendFileSync(result.files.conf, 'user root\n');
-    mosquitto = await startMosquittoWithConf(dir, result.files.conf, port);
+    ({ dir, result, mosquitto } = await mosquittoFor('machmon-mosq-keys-', { auth: 'hostKeys', revokedHosts: ['pi-lost'] }, ['pi-b', 'pi-lost']));
   });
   afterAll(async () => {
     for (const c of clients) c.end(true);
