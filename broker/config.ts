@@ -1,6 +1,9 @@
 // The "broker" section of the configuration (README "Configuration reference").
 import * as z from 'zod/mini';
-import { def, hostname, hostPattern, nonEmpty, nonNegativeInt, opt, port, positiveInt } from '../common/config-kit.js';
+import { def, hostname, hostPattern, metricsSchema, nonEmpty, nonNegativeInt, opt, port, positiveInt } from '../common/config-kit.js';
+
+/** broker.metrics.port unless set: beside MQTT's 1883/8883. */
+export const BROKER_METRICS_PORT = 9883;
 
 export const brokerSchema = z.strictObject({
   host: def(z.string(), '0.0.0.0'),
@@ -63,6 +66,10 @@ export const brokerSchema = z.strictObject({
       maxSessionDelivery: def(positiveInt, 1000),
     }),
   ),
+  /** /metrics, /healthz and /readyz (README "Self-metrics"). */
+  metrics: metricsSchema(BROKER_METRICS_PORT),
+  /** How often the broker publishes its figures on machmon/$broker/stats for the ingestor (measurement MachmonBroker). */
+  statsIntervalMs: def(positiveInt, 10_000),
   dataDir: def(z.string(), './data/broker'),
 }).check(
   z.refine((b) => b.readerPassword !== b.secretPassword, { path: ['readerPassword'], message: 'must differ from broker.secretPassword: the fleet password is on every Pi, and a reader may read the whole fleet and confirm readings' }),

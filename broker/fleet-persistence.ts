@@ -129,6 +129,18 @@ export class FleetPersistence {
     }
   }
 
+  /** QoS 1/2 messages queued now per persistent session (one with stored subscriptions, the ingestor's), and per other session with a queue. */
+  queuedBySession(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const clientId of this.#subscriptions.keys()) out.set(clientId, 0);
+    for (const [clientId, q] of this.#outgoing) out.set(clientId, q.byKey.size);
+    return out;
+  }
+
+  get retainedCount(): number {
+    return this.#retained.size;
+  }
+
   /** Counts for logs and tests. */
   stats() {
     let queued = 0;

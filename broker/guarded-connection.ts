@@ -20,12 +20,19 @@ export const DRAIN_WAIT_MS = 100;
 
 export type ConnectionProblem = FrameProblem | { kind: 'slow_consumer'; bufferedBytes: number };
 
+/** Bytes through every guarded connection, counted where they pass (broker/metrics.ts reads them). */
+export interface Traffic {
+  bytesReceived: number;
+  bytesSent: number;
+}
+
 export interface GuardOptions {
   /** Largest remaining length (variable header + payload) an incoming packet may declare. */
   maxRemainingLength: number;
   maxOutgoingBufferBytes: number;
   /** Called once, just before the connection is dropped for the problem. */
   onProblem(problem: ConnectionProblem, conn: GuardedConnection): void;
+  traffic?: Traffic;
 }
 
 export class GuardedConnection extends Duplex {
@@ -52,7 +59,9 @@ export class GuardedConnection extends Duplex {
     this.remoteAddress = remote.address ?? 'unknown';
     this.remotePort = remote.port;
 
+    const traffic = opts.traffic;
     socket.on('data', (chunk: Buffer) => {
+      if (traffic) traffic.bytesReceived += chunk.length;
       if (this.#failed) return;
       const problem = this.#framer.push(chunk);
       if (problem) return this.#fail(problem);
@@ -65,6 +74,11 @@ export class GuardedConnection extends Duplex {
 
   override _read(): void {
     if (!this.#held) this.#socket.resume();
+  }
+
+  /** True while the broker does not read from this connection (overload). */
+  get held(): boolean {
+    return this.#held;
   }
 
   /** Stop reading from the socket: its unread bytes stay in the kernel and TCP pushes back on the client. */
@@ -95,6 +109,7 @@ export class GuardedConnection extends Duplex {
       bytes += chunk.length;
     }
     socket.uncork();
+    if (this.#opts.traffic) this.#opts.traffic.bytesSent += bytes;
     // Unsent bytes: in the socket, plus what waits here beyond the chunks just handed on.
     const backlog = socket.writableLength + this.writableLength - bytes;
     if (backlog > this.#opts.maxOutgoingBufferBytes) {

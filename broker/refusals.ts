@@ -1,5 +1,5 @@
-// Why the broker turned something away, counted per reason on the broker object (tests
-// and later dashboards read them).
+// Why the broker turned something away, counted per reason on the broker object (read by
+// tests, /metrics and the MachmonBroker points: broker/metrics.ts).
 import type { Client } from 'aedes';
 
 export const REFUSAL_REASONS = [
@@ -45,6 +45,13 @@ export const REFUSAL_REASONS = [
 ] as const;
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** The reasons that refuse a login (a CONNACK refusal, or no CONNACK at all); the others act on a logged-in client or a connection. */
+export const LOGIN_REFUSALS: ReadonlySet<RefusalReason> = new Set<RefusalReason>([
+  'empty_password', 'bad_password', 'no_username', 'bad_username', 'host_not_allowed', 'host_revoked',
+  'agent_credential_for_reader', 'reader_credential_for_agent', 'fleet_password_disabled', 'host_keys_disabled',
+  'cert_name_mismatch', 'will_not_allowed', 'client_id_in_use', 'too_many_pending',
+]);
 export type Refusals = Record<RefusalReason, number>;
 
 export const newRefusals = (): Refusals => Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Refusals;

@@ -18,11 +18,13 @@ import type { BrokerConfig } from './config.js';
 import { MachmonError } from '../common/errors.js';
 import { CONFIRM } from '../common/topics.js';
 import type { Logger } from '../common/log.js';
+import { newRegistry, startMetricsServer, type MetricsServer } from '../common/prometheus.js';
 import type { Service } from '../common/service.js';
 import type { Identity } from './acl.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { createBoundedEmitter, type BoundedEmitter } from './emitter.js';
 import { FleetPersistence } from './fleet-persistence.js';
+import { BrokerCounters, registerBrokerMetrics, startStatsPublisher, type BrokerFigureSource } from './metrics.js';
 import { GuardedConnection, type ConnectionProblem } from './guarded-connection.js';
 import { createAuthenticateHooks } from './hooks/authenticate.js';
 import { createAuthorizeForward } from './hooks/authorize-forward.js';
@@ -43,6 +45,8 @@ export interface Broker extends Service {
   readonly port: number;
   readonly tlsPort?: number;
   readonly wsPort?: number;
+  /** The port of /metrics, /healthz and /readyz when broker.metrics.enabled. */
+  readonly metricsPort?: number;
   readonly aedes: Aedes;
   /** Refusals counted by reason since start. */
   readonly refusals: Readonly<Refusals>;
@@ -92,6 +96,7 @@ const CONNECTION_CLOSED = 'connection closed';
 export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<Broker> {
   const log = rootLog.child({ component: 'broker' });
   const refusals = newRefusals();
+  const counters = new BrokerCounters();
   const identities = new WeakMap<Client, Identity>();
   const throttle = new AuthThrottle(cfg.authThrottle, log);
 
@@ -180,15 +185,16 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     connectTimeout: cfg.connectTimeoutMs,
     preConnect: auth.preConnect,
     authenticate: auth.authenticate,
-    authorizePublish: createAuthorizePublish({ identities, maxPayloadBytes: cfg.maxPayloadBytes, refusals, log }),
+    authorizePublish: createAuthorizePublish({ identities, maxPayloadBytes: cfg.maxPayloadBytes, refusals, log, counters }),
     authorizeSubscribe: createAuthorizeSubscribe({ identities, refusals, log }),
-    authorizeForward: createAuthorizeForward(identities),
+    authorizeForward: createAuthorizeForward(identities, counters),
   });
   connected.clients = (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
 
   // Not in Aedes' typings, but emitted (e.g. by its periodic sweep of stale Last Wills): without a listener it would kill the process.
   (broker as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
   broker.on('clientReady', (client) => {
+    counters.logins++;
     log.info({ clientId: client.id, username: identities.get(client)?.username, credential: identities.get(client)?.credential, address: addressOf(client), clean: client.clean }, 'client connected');
     // A reader's writes wait for its socket to drain; an agent that logs in during an overload is held like the others.
     const conn = (client as unknown as { conn: unknown }).conn;
@@ -235,11 +241,12 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
         break;
     }
   };
-  const guardOptions = { maxRemainingLength: cfg.maxPayloadBytes + HEADER_ROOM, maxOutgoingBufferBytes: cfg.maxOutgoingBufferBytes, onProblem };
+  const guardOptions = { maxRemainingLength: cfg.maxPayloadBytes + HEADER_ROOM, maxOutgoingBufferBytes: cfg.maxOutgoingBufferBytes, onProblem, traffic: counters };
 
   const sockets = new Set<Duplex>();
   const accept = (socket: Duplex, raw: net.Socket, certName?: string) => {
     raw.setNoDelay(true);
+    counters.connectionsAccepted++;
     sockets.add(socket);
     const conn = new GuardedConnection(socket, { address: raw.remoteAddress, port: raw.remotePort }, guardOptions);
     if (certName !== undefined) certNames.set(conn, certName);
@@ -252,9 +259,56 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     (client as unknown as { duplicates: object }).duplicates = NO_DEDUPE;
   };
 
+  const figures: BrokerFigureSource = {
+    counters,
+    refusals,
+    connections() {
+      const n = { agent: 0, reader: 0, connecting: 0, held: 0 };
+      for (const conn of guarded) {
+        const client = conn.client as Client | undefined;
+        const id = client ? identities.get(client) : undefined;
+        if (!id) n.connecting++;
+        else if (id.reader) n.reader++;
+        else n.agent++;
+        if (conn.held) n.held++;
+      }
+      return n;
+    },
+    retained: () => fleet?.retainedCount,
+    queuedBySession: () => fleet?.queuedBySession(),
+    load: () => ({
+      pending: emitter?.waiting ?? 0,
+      peakPending: emitter?.peakWaiting ?? 0,
+      overloads: overload.count,
+      overloadMs: overload.heldMs + (emitter?.high ? Date.now() - overload.since : 0),
+      droppedQueued: fleet?.droppedTotal ?? 0,
+    }),
+  };
+
   const servers: net.Server[] = [];
   const started: Partial<Record<'port' | 'tlsPort' | 'wsPort', number>> = {};
+  let stopping: Promise<void> | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
+    // Self-metrics first: /healthz answers while the listeners start, /readyz once they all listen.
+    if (cfg.metrics.enabled) {
+      const registry = newRegistry();
+      registerBrokerMetrics(registry, figures);
+      metricsServer = await startMetricsServer({
+        service: 'broker',
+        host: cfg.metrics.host,
+        port: cfg.metrics.port,
+        registry,
+        log,
+        notReady: () => {
+          if (stopping) return ['stopping'];
+          if (servers.length === 0 || started.port === undefined) return ['not listening yet'];
+          const down = servers.filter((s) => !s.listening);
+          return down.length ? [`${down.length} of ${servers.length} listeners closed`] : [];
+        },
+      });
+    }
+
     const tcp = net.createServer((socket) => accept(socket, socket));
     servers.push(tcp);
     started.port = await listen(tcp, cfg.host, cfg.port);
@@ -283,16 +337,19 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     }
   } catch (err) {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    await metricsServer?.stop();
     await new Promise<void>((r) => broker.close(() => r()));
     await persistence.destroy().catch(() => undefined);
     throttle.stop();
+    if (err instanceof MachmonError && err.code === 'METRICS_START_FAILED') throw err;
     throw new MachmonError('BROKER_START_FAILED', `broker: cannot listen: ${(err as Error).message}`, { cause: err });
   }
-  log.info({ host: cfg.host, ...started, dataDir: path.resolve(cfg.dataDir) }, 'broker listening');
+  log.info({ host: cfg.host, ...started, metricsPort: metricsServer?.port, dataDir: path.resolve(cfg.dataDir) }, 'broker listening');
+  const publisher = startStatsPublisher(broker, figures, cfg.statsIntervalMs, log);
 
-  let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      publisher.stop();
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       auth.flush();
       await new Promise<void>((r) => broker.close(() => r()));
@@ -300,6 +357,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
       await Promise.all(closed);
       throttle.stop();
       await persistence.destroy().catch((err: unknown) => log.warn({ err }, 'closing the session store failed'));
+      await metricsServer?.stop();
       log.info('broker stopped');
     })());
 
@@ -313,14 +371,11 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     return { dropped: dropped.length };
   };
 
-  const stats = (): BrokerStats => ({
-    waiting: emitter?.waiting ?? 0,
-    peakWaiting: emitter?.peakWaiting ?? 0,
-    overloads: overload.count,
-    heldMs: overload.heldMs + (emitter?.high ? Date.now() - overload.since : 0),
-    droppedQueued: fleet?.droppedTotal ?? 0,
-  });
-  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, aedes: broker, refusals, reconfigure, stats, stop };
+  const stats = (): BrokerStats => {
+    const l = figures.load();
+    return { waiting: l.pending, peakWaiting: l.peakPending, overloads: l.overloads, heldMs: l.overloadMs, droppedQueued: l.droppedQueued };
+  };
+  return { port: started.port!, tlsPort: started.tlsPort, wsPort: started.wsPort, metricsPort: metricsServer?.port, aedes: broker, refusals, reconfigure, stats, stop };
 }
 
 /** ioredis options from redis://[user:password@]host[:port][/db]. */

@@ -3,6 +3,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { decodeMetric } from '../common/schema.js';
+import { decodeBrokerStats } from '../common/broker-stats.js';
 import { parseTopic } from '../common/topics.js';
 
 export function decodeLine(line: string): object {
@@ -12,6 +13,7 @@ export function decodeLine(line: string): object {
   if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error(`payload is not hex (use mosquitto_sub -F '%t %x')`);
   const payload = Buffer.from(hex, 'hex');
   const parsed = parseTopic(topic);
+  if (parsed.kind === 'brokerStats') return { topic, kind: parsed.kind, stats: decodeBrokerStats(payload) };
   if (parsed.kind !== 'metric') return { topic, host: parsed.host, kind: parsed.kind, text: payload.toString('utf8') };
   try {
     return { topic, host: parsed.host, metric: parsed.metric, message: decodeMetric(parsed.metric, payload) };

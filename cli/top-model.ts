@@ -67,7 +67,7 @@ export class Fleet {
     } catch (err) {
       return (err as Error).message;
     }
-    if (parsed.kind === 'confirm') return undefined;
+    if (parsed.kind === 'confirm' || parsed.kind === 'brokerStats') return undefined;
     const h = this.state(parsed.host, nowMs);
     if (parsed.kind === 'status') {
       // An empty retained message clears a retained status: nothing to show.

@@ -25,7 +25,7 @@ const rel = (p: string) => {
   return r.startsWith('..') ? path.resolve(p) : `./${r}`;
 };
 
-export function introLines(o: { broker: BrokerConfig; influxUrl: string; influx: InfluxChoice; influxd: InfluxdConfig; logFile: string; agentHost: string }): string[] {
+export function introLines(o: { broker: BrokerConfig; influxUrl: string; influx: InfluxChoice; influxd: InfluxdConfig; logFile: string; agentHost: string; metrics?: { broker?: string; ingestor?: string } }): string[] {
   const influx = {
     own: `${o.influxUrl}, machmon's own influxd (data ${rel(o.influxd.dataDir)}, its log ${rel(o.influxd.logFile)}; stopped with up)`,
     configured: `${o.influxUrl} (ingestor.influx.url)`,
@@ -39,6 +39,9 @@ export function introLines(o: { broker: BrokerConfig; influxUrl: string; influx:
     `  agent     this machine, as ${o.agentHost}`,
     `  InfluxDB  ${influx}`,
     `  log       ${rel(o.logFile)} (every detail, JSON); errors also here`,
+    ...(o.metrics?.broker || o.metrics?.ingestor
+      ? [`  metrics   ${[o.metrics.broker && `${o.metrics.broker}/metrics (broker)`, o.metrics.ingestor && `${o.metrics.ingestor}/metrics (ingestor)`].filter(Boolean).join(', ')}; also /healthz, /readyz`]
+      : []),
     '  watch     npx machmon top   (graphs: README "Dashboards (Grafana)")',
     '',
   ];

@@ -1,6 +1,7 @@
 // `machmon up`: broker + ingestor + a local agent in one process, the one-command start.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { hostKey } from '../broker/credentials.js';
@@ -37,19 +38,46 @@ export function loadUpConfig(file: string | undefined, env: NodeJS.ProcessEnv = 
   const local = `mqtt://127.0.0.1:${broker!.port}`;
   const influx = influxFallback(raw, env);
   const fallbacks = {
+    // up serves the broker's and the ingestor's /metrics, /healthz and /readyz unless told not to.
+    broker: { metrics: { enabled: true } },
     agent: { brokerUrl: local, password: broker!.auth === 'hostKeys' ? hostKey(broker!.secretPassword, hostname) : broker!.secretPassword },
-    ingestor: { brokerUrl: local, password: broker!.readerPassword, influx: influx.fallback },
+    ingestor: { brokerUrl: local, password: broker!.readerPassword, influx: influx.fallback, metrics: { enabled: true } },
   };
   const config = loadConfig({ raw, source: configFile, sections: ['broker', 'ingestor', 'agent', 'influxd'], env, fallbacks });
   if (config.ingestor!.password === broker!.secretPassword) {
     throw new ConfigError(`invalid configuration in ${configFile}:\n  ingestor.password: is the fleet password (broker.secretPassword), which no longer opens a reader login: leave it out to use broker.readerPassword`);
   }
-  return { ...config, influxUrlConfigured: influx.configured };
+  const metricsPortSet = (section: 'broker' | 'ingestor') =>
+    env[`MACHMON_${section.toUpperCase()}_METRICS_PORT`] !== undefined || (((raw[section] ?? {}) as JsonObject).metrics as JsonObject | undefined)?.port !== undefined;
+  return { ...config, influxUrlConfigured: influx.configured, metricsPortConfigured: { broker: metricsPortSet('broker'), ingestor: metricsPortSet('ingestor') } };
 }
 
 /** The config of `up`, and whether the user named an InfluxDB (then `up` never starts its own). */
 export interface UpConfig extends Config {
   readonly influxUrlConfigured: boolean;
+  /** Whether the file or the environment set <section>.metrics.port (else a busy default port gives way to a free one). */
+  readonly metricsPortConfigured?: { readonly broker: boolean; readonly ingestor: boolean };
+}
+
+/** Can something listen on host:port now? */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The self-metrics of `up` are on by default, on fixed ports: a second `up` (or anything
+ * else) holding the default port must not stop this one, so an unset port that is busy gives
+ * way to a free one, said in the log and on the screen. A port set in the config is used as
+ * it is (and fails the start when busy).
+ */
+async function withMetricsPort<C extends { readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number } }>(section: string, cfg: C, configured: boolean, log: Logger): Promise<C> {
+  if (!cfg.metrics.enabled || configured || cfg.metrics.port === 0 || (await portFree(cfg.metrics.host, cfg.metrics.port))) return cfg;
+  log.warn({ port: cfg.metrics.port, key: `${section}.metrics.port` }, `${section}.metrics: port ${cfg.metrics.port} is in use; serving /metrics on a free port instead (set ${section}.metrics.port to choose one)`);
+  return { ...cfg, metrics: { ...cfg.metrics, port: 0 } };
 }
 
 /**
@@ -141,13 +169,14 @@ export async function startUp(config: UpConfig, log: Logger, screen?: NodeJS.Wri
       log,
     );
     if (influx.influxd) started.push(influx.influxd);
-    const broker = await startBroker(config.broker!, log);
+    const broker = await startBroker(await withMetricsPort('broker', config.broker!, config.metricsPortConfigured?.broker ?? true, log), log);
     started.push(broker);
     if (reread) reloadOnSignal(broker, config.broker!, () => reread().broker!, log);
-    const ingestor = await startIngestor(config.ingestor!, log);
+    const ingestor = await startIngestor(await withMetricsPort('ingestor', config.ingestor!, config.metricsPortConfigured?.ingestor ?? true, log), log);
     started.push(ingestor);
     started.push(await startAgent(config.agent!, log));
-    if (screen) started.push(await startScreen(config, influx, ingestor.stats, screen));
+    const metricsUrls = { broker: metricsUrl(config.broker!.metrics.host, broker.metricsPort), ingestor: metricsUrl(config.ingestor!.metrics.host, ingestor.metricsPort) };
+    if (screen) started.push(await startScreen(config, influx, ingestor.stats, screen, metricsUrls));
   } catch (err) {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     throw err;
@@ -156,10 +185,12 @@ export async function startUp(config: UpConfig, log: Logger, screen?: NodeJS.Wri
   return [{ stop: async () => { for (const s of [...started].reverse()) await s.stop(); } }];
 }
 
-async function startScreen(config: UpConfig, influx: InfluxChoice, stats: IngestorStats, screen: NodeJS.WritableStream): Promise<Service> {
+const metricsUrl = (host: string, port: number | undefined) => (port === undefined ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+
+async function startScreen(config: UpConfig, influx: InfluxChoice, stats: IngestorStats, screen: NodeJS.WritableStream, metrics: { broker?: string; ingestor?: string }): Promise<Service> {
   const { introLines, startStatusLine } = await import('./up-screen.js');
   const { brokerReaderLogin } = await import('./fleet-watch.js');
-  const intro = introLines({ broker: config.broker!, influxUrl: config.ingestor!.influx.url, influx, influxd: config.influxd!, logFile: config.log.file ?? '', agentHost: config.agent!.hostname });
+  const intro = introLines({ broker: config.broker!, influxUrl: config.ingestor!.influx.url, influx, influxd: config.influxd!, logFile: config.log.file ?? '', agentHost: config.agent!.hostname, metrics });
   screen.write(`${intro.join('\n')}\n`);
   return startStatusLine({ stats, login: brokerReaderLogin(config.broker!), out: screen });
 }

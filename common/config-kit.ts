@@ -19,3 +19,18 @@ export const hostname = z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/, 'must be a
 export const def = z._default;
 export const opt = z.optional;
 
+
+/**
+ * `<service>.metrics` of the broker and the ingestor (README "Self-metrics"): /metrics,
+ * /healthz and /readyz over HTTP, off unless enabled (`machmon up` turns them on), on
+ * loopback unless told otherwise.
+ */
+export const metricsSchema = (defaultPort: number) =>
+  z.prefault(
+    z.strictObject({
+      enabled: def(z.boolean(), false),
+      host: def(nonEmpty, '127.0.0.1'),
+      port: def(port, defaultPort),
+    }),
+    {},
+  );

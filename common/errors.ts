@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   INFLUX_REJECTED: 'InfluxDB refused points for their content (HTTP 400); they are logged, counted and not retried.',
   INFLUXD_FAILED: 'machmon up could not use its own InfluxDB: something that is not InfluxDB answers on influxd.port, or influxd did not start.',
   BROKER_START_FAILED: 'The broker cannot listen on a configured port (in use, no permission) or open its session store under broker.dataDir (another broker uses it).',
+  METRICS_START_FAILED: 'The broker or the ingestor cannot serve its self-metrics on <service>.metrics.host and port (in use, no permission).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

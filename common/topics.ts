@@ -2,12 +2,17 @@
 //   machmon/<host>/<metric>           readings (protobuf), published by the host's agent
 //   machmon/<host>/status             retained "online"/"offline" (plain text, Last Will)
 //   machmon/<host>/confirm/stored     end-to-end confirmations, published only by readers (the ingestor)
+//   machmon/$broker/stats             the embedded broker's own figures (JSON), published by the broker
+//                                     itself; '$' is in no hostname, so no client can publish there
 import { PayloadError } from './errors.js';
 import { isMetricName, type MetricName } from './schema.js';
 
 export const TOPIC_ROOT = 'machmon';
 export const STATUS = 'status';
 export const CONFIRM = 'confirm/stored';
+/** The host segment of the broker's own topics: never a hostname (acl.ts allows no '$'). */
+export const BROKER_HOST = '$broker';
+export const BROKER_STATS_TOPIC = `${TOPIC_ROOT}/${BROKER_HOST}/stats`;
 
 export const metricTopic = (host: string, metric: MetricName) => `${TOPIC_ROOT}/${host}/${metric}`;
 export const statusTopic = (host: string) => `${TOPIC_ROOT}/${host}/${STATUS}`;
@@ -18,7 +23,8 @@ export const INGEST_SUBSCRIPTION = `${TOPIC_ROOT}/+/+`;
 export type ParsedTopic =
   | { kind: 'metric'; host: string; metric: MetricName }
   | { kind: 'status'; host: string }
-  | { kind: 'confirm'; host: string };
+  | { kind: 'confirm'; host: string }
+  | { kind: 'brokerStats' };
 
 /** Splits a topic of the layout above; throws PayloadError (reason "topic") for anything else. */
 export function parseTopic(topic: string): ParsedTopic {
@@ -28,6 +34,10 @@ export function parseTopic(topic: string): ParsedTopic {
     throw new PayloadError('topic', `topic "${topic}" is not ${TOPIC_ROOT}/<host>/<metric>`, { code: 'TOPIC_INVALID' });
   }
   const rest = parts.slice(2).join('/');
+  if (host === BROKER_HOST) {
+    if (topic === BROKER_STATS_TOPIC) return { kind: 'brokerStats' };
+    throw new PayloadError('topic', `topic "${topic}": the broker publishes only ${BROKER_STATS_TOPIC}`, { code: 'TOPIC_INVALID' });
+  }
   if (rest === STATUS) return { kind: 'status', host };
   if (rest === CONFIRM) return { kind: 'confirm', host };
   if (parts.length === 3 && isMetricName(rest)) return { kind: 'metric', host, metric: rest };

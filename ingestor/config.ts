@@ -1,6 +1,9 @@
 // The "ingestor" section of the configuration (README "Configuration reference").
 import * as z from 'zod/mini';
-import { def, hostname, nonEmpty, opt, positiveInt } from '../common/config-kit.js';
+import { def, hostname, metricsSchema, nonEmpty, opt, positiveInt } from '../common/config-kit.js';
+
+/** ingestor.metrics.port unless set: beside InfluxDB's 8086. */
+export const INGESTOR_METRICS_PORT = 9886;
 
 export const influxSchema = z.strictObject({
   url: def(z.url(), 'http://127.0.0.1:8086'),
@@ -39,6 +42,8 @@ export const ingestorSchema = z.strictObject({
   statsIntervalMs: def(positiveInt, 10_000),
   /** On stop, how long to keep trying to write what is pending; what is left stays unacknowledged at the broker. */
   stopTimeoutMs: def(positiveInt, 5_000),
+  /** /metrics, /healthz and /readyz (README "Self-metrics"). */
+  metrics: metricsSchema(INGESTOR_METRICS_PORT),
   dataDir: def(z.string(), './data/ingestor'),
 });
 

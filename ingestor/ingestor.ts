@@ -10,9 +10,11 @@ import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { readPemFile } from '../common/config.js';
 import type { IngestorConfig } from './config.js';
 import type { Logger } from '../common/log.js';
+import { newRegistry, startMetricsServer, type MetricsServer } from '../common/prometheus.js';
 import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';
 import { createInfluxWriter } from './influx/index.js';
+import { influxProbe, ingestorNotReady, registerIngestorMetrics, type IngestorFigureSource } from './metrics.js';
 import { deferAcks } from './mqtt-ack.js';
 import { Pipeline } from './pipeline.js';
 import { route } from './router.js';
@@ -22,6 +24,8 @@ export interface Ingestor extends Service {
   readonly stats: IngestorStats;
   readonly client: MqttClient;
   readonly clientId: string;
+  /** The port of /metrics, /healthz and /readyz when ingestor.metrics.enabled. */
+  readonly metricsPort?: number;
   /** Resolves once the broker granted the subscription (first time). */
   readonly subscribed: Promise<void>;
   /** Messages taken and not yet acknowledged. */
@@ -71,13 +75,14 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
   let pipeline: Pipeline;
   const acks = deferAcks(client, {
     onPublish(packet: IPublishPacket, epoch: number) {
-      stats.received++;
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       const routed = route({ topic: packet.topic, payload, receivedAtMs: Date.now(), retained: packet.retain });
       const messageId = packet.qos > 0 ? packet.messageId : undefined;
+      // The broker's own figures (MachmonBroker) are self-metrics like MachmonIngestor: not counted as readings.
+      if (routed.kind !== 'points' || !routed.self) stats.received++;
       switch (routed.kind) {
         case 'points':
-          pipeline.add({ epoch, messageId, host: routed.host, seq: routed.seq, lines: routed.lines });
+          pipeline.add({ epoch, messageId, host: routed.self ? undefined : routed.host, seq: routed.seq, lines: routed.lines, self: routed.self });
           break;
         case 'rejected':
           stats.reject(routed.error.reason);
@@ -147,7 +152,21 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     if (!pipeline.unavailable) pipeline.add({ epoch: acks.epoch, lines: stats.toLines(selfHost, Date.now()), self: true });
   }, cfg.statsIntervalMs);
 
-  log.info({ broker: cfg.brokerUrl, clientId, influx: writer.url, apiVersion: cfg.influx.apiVersion }, 'ingestor starting');
+  let metricsServer: MetricsServer | undefined;
+  if (cfg.metrics.enabled) {
+    const figures: IngestorFigureSource = { stats, pendingBytes: () => pipeline.pendingBytes, brokerConnected: () => client.connected, influx: influxProbe(writer.url) };
+    const registry = newRegistry();
+    registerIngestorMetrics(registry, figures);
+    try {
+      metricsServer = await startMetricsServer({ service: 'ingestor', host: cfg.metrics.host, port: cfg.metrics.port, registry, log, notReady: () => ingestorNotReady(figures) });
+    } catch (err) {
+      clearInterval(selfTimer);
+      client.end(true);
+      throw err;
+    }
+  }
+
+  log.info({ broker: cfg.brokerUrl, clientId, influx: writer.url, apiVersion: cfg.influx.apiVersion, metricsPort: metricsServer?.port }, 'ingestor starting');
   pipeline.start();
   client.connect();
 
@@ -156,6 +175,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     stats,
     client,
     clientId,
+    metricsPort: metricsServer?.port,
     subscribed,
     pending: () => pipeline.pendingMessages,
     stop() {
@@ -173,6 +193,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
             resolve();
           });
         });
+        await metricsServer?.stop();
         log.info({ stats: { received: stats.received, writtenPoints: stats.writtenPoints, rejected: stats.rejectedTotal, pending: pipeline.pendingMessages } }, 'ingestor stopped');
       })();
       return stopped;

@@ -1,6 +1,7 @@
 // The measurements the ingestor writes itself, beside the metric groups of the proto: the
 // one place their names, tags and fields are spelled, for the code that writes them
 // (handlers/status.ts, stats.ts) and the dashboards that read them.
+import { BROKER_STATS_FIELDS, type BrokerStatsField } from '../common/broker-stats.js';
 import type { FieldKind } from '../common/schema.js';
 
 export interface OwnMeasurement {
@@ -33,6 +34,12 @@ export const INGESTOR_MEASUREMENTS = {
       writtenMessages: 'int',
       writtenPoints: 'int',
     },
+  },
+  /** The embedded broker's figures from machmon/$broker/stats, see handlers/broker-stats.ts; `reason` only on the per-reason refusal points (field refused). */
+  broker: {
+    measurement: 'MachmonBroker',
+    tags: ['hostname', 'reason'],
+    fields: { ...(Object.fromEntries(BROKER_STATS_FIELDS.map((f) => [f, 'int'])) as Record<BrokerStatsField, 'int'>), refused: 'int' },
   },
 } as const satisfies Record<string, OwnMeasurement>;
 

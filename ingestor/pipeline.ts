@@ -82,6 +82,11 @@ export class Pipeline {
     private readonly opts: PipelineOptions,
   ) {}
 
+  /** Characters of line protocol waiting (about bytes), for /metrics. */
+  get pendingBytes(): number {
+    return this.pendingChars;
+  }
+
   /** Messages taken and not yet acknowledged (queued or in the batch being written). */
   get pendingMessages(): number {
     return this.queue.length + this.inFlight;
@@ -153,7 +158,14 @@ export class Pipeline {
         const lines = batch.flatMap((e) => e.lines);
         const chars = lines.reduce((n, l) => n + l.length, 0);
         this.writing++;
-        const written: Promise<WriteResult | undefined> = lines.length ? this.withRetry(async () => { await this.ensureSetup(); return this.writer.write(lines); }) : Promise.resolve({ refusedLines: 0 });
+        const write = async () => {
+          await this.ensureSetup();
+          const t = performance.now();
+          const result = await this.writer.write(lines);
+          this.stats.recordWrite(performance.now() - t, lines.length);
+          return result;
+        };
+        const written: Promise<WriteResult | undefined> = lines.length ? this.withRetry(write) : Promise.resolve({ refusedLines: 0 });
         const previous = this.lastFinished;
         this.lastFinished = (async () => {
           const result = await written;
@@ -222,10 +234,8 @@ export class Pipeline {
   /** Runs op until it succeeds; undefined when stopping ran out of time. */
   private async withRetry<T>(op: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const started = performance.now();
       try {
         const result = await op();
-        this.stats.lastWriteLatencyMs = performance.now() - started;
         this.recovered();
         return result;
       } catch (err) {

@@ -3,6 +3,7 @@
 // rejected for good (the caller logs, counts it by `reason` and acknowledges it).
 import { PayloadError } from '../common/errors.js';
 import { parseTopic } from '../common/topics.js';
+import { handleBrokerStats } from './handlers/broker-stats.js';
 import { handleMetric } from './handlers/metric.js';
 import { handleStatus } from './handlers/status.js';
 import type { Routed } from './routed.js';
@@ -18,6 +19,7 @@ export function route(msg: Incoming): Routed {
   let host: string | undefined;
   try {
     const t = parseTopic(msg.topic);
+    if (t.kind === 'brokerStats') return handleBrokerStats(msg.payload);
     host = t.host;
     switch (t.kind) {
       case 'metric':

@@ -1,6 +1,8 @@
-// The ingestor's own counters (cumulative since start), exposed to tests and written to
-// InfluxDB periodically as measurement MachmonIngestor so Grafana can show throughput,
-// backlog and rejected messages by reason.
+// The ingestor's own counters (cumulative since start), exposed to tests, served on /metrics
+// (ingestor/metrics.ts reads them when scraped) and written to InfluxDB periodically as
+// measurement MachmonIngestor so Grafana can show throughput, backlog and rejected messages
+// by reason.
+import { Histogram } from '../common/histogram.js';
 import { escapeKey, escapeMeasurement, formatLine, type FieldPair } from './line-protocol.js';
 import { INGESTOR_MEASUREMENTS, type IngestorField } from './measurements.js';
 
@@ -29,6 +31,16 @@ export class IngestorStats {
   lastWriteLatencyMs = 0;
   /** Messages taken but not yet acknowledged (set by the pipeline). */
   pending = 0;
+  /** Successful writes: their duration (seconds) and their size (points). */
+  readonly writeSeconds = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  readonly batchPoints = new Histogram([1, 10, 50, 100, 500, 1000, 2500, 5000, 10000]);
+
+  /** One write InfluxDB answered (stored, or refused for its content). */
+  recordWrite(ms: number, points: number): void {
+    this.lastWriteLatencyMs = ms;
+    this.writeSeconds.observe(ms / 1000);
+    this.batchPoints.observe(points);
+  }
 
   reject(reason: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);

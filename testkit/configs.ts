@@ -16,7 +16,7 @@ export function agentConfig(agent: Keys = {}): AgentConfig {
   return loadConfig({ raw: { agent: { password: 'pw', hostname: 'pi-test', ...agent } as never }, sections: ['agent'], env: {} }).agent!;
 }
 
-/** The broker section on 127.0.0.1 port 0, fast login throttling, sessions under dataDir. */
+/** The broker section on 127.0.0.1 port 0, fast login throttling, no figures published (statsIntervalMs), sessions under dataDir. */
 export function brokerConfig(dataDir: string, overrides: Keys = {}): BrokerConfig {
   const broker = {
     host: '127.0.0.1',
@@ -26,6 +26,8 @@ export function brokerConfig(dataDir: string, overrides: Keys = {}): BrokerConfi
     allowedHosts: ['raspberrypi', 'pi-*', 'host-?', 'agent-a', 'agent-b'],
     dataDir,
     authThrottle: { baseDelayMs: 1, maxDelayMs: 20 },
+    // No machmon/$broker/stats in the middle of tests that count messages; those about it set their own.
+    statsIntervalMs: 600_000,
     ...overrides,
   };
   return loadConfig({ raw: { broker } as never, sections: ['broker'], env: {} }).broker!;

@@ -6,9 +6,12 @@ import { mayReceive, type Identity } from '../acl.js';
 
 type AuthorizeForward = NonNullable<AedesOptions['authorizeForward']>;
 
-export function createAuthorizeForward(identities: WeakMap<Client, Identity>): AuthorizeForward {
+/** `counters.publishesDelivered` counts the messages let through (broker/metrics.ts). */
+export function createAuthorizeForward(identities: WeakMap<Client, Identity>, counters?: { publishesDelivered: number }): AuthorizeForward {
   return (client, packet) => {
     const id = identities.get(client);
-    return id && mayReceive(id, packet.topic) ? packet : null;
+    if (!id || !mayReceive(id, packet.topic)) return null;
+    if (counters) counters.publishesDelivered++;
+    return packet;
   };
 }

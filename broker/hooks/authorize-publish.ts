@@ -17,6 +17,8 @@ export interface AuthorizePublishDeps {
   maxPayloadBytes: number;
   refusals: Refusals;
   log: Logger;
+  /** Publishes let through, counted (broker/metrics.ts). */
+  counters?: { publishesReceived: number };
 }
 
 export function createAuthorizePublish(deps: AuthorizePublishDeps): AuthorizePublish {
@@ -39,6 +41,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps): AuthorizePub
       deps.log.warn({ address: addressOf(client), clientId: client.id, username: id.username, topic, size, limit: deps.maxPayloadBytes }, 'payload too large');
       return callback(new RefusedError('payload_too_large', `payload of ${size} bytes to ${topic} refused`));
     }
+    if (deps.counters) deps.counters.publishesReceived++;
     callback(null);
   };
 }
