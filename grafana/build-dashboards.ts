@@ -26,6 +26,10 @@ const HOST_FILTER = '"hostname" =~ /^$hostname$/';
 const WHERE = `WHERE $timeFilter AND ${HOST_FILTER}`;
 /** The ingestor's per-reason rejection points (its summary point has no reason). */
 const REJECTIONS = `WHERE $timeFilter AND "${tag('ingestor', 'reason')}" != ''`;
+/** The broker's figures (MachmonBroker, tagged with the broker's machine, not a fleet host): its summary point, and its per-reason refusal points. */
+const BROKER_SUMMARY = `WHERE $timeFilter AND "${tag('broker', 'reason')}" = ''`;
+const BROKER_REFUSALS = `WHERE $timeFilter AND "${tag('broker', 'reason')}" != ''`;
+const PER_INTERVAL: Fn = (f) => `non_negative_difference(max(${f}))`;
 
 type Json = Record<string, unknown>;
 interface Panel extends Json {
@@ -384,6 +388,69 @@ function dashboard({ uid, title, description, variables, panels, links }: Dashbo
 // ---------------------------------------------------------------------------------------
 // Fleet dashboard
 
+/** The embedded broker's own figures (MachmonBroker, from machmon/$broker/stats; README "Self-metrics"), one series per broker machine. */
+function brokerRow(): (string | Sized)[] {
+  const summary = { where: BROKER_SUMMARY, fn: 'max' } as const;
+  return [
+    'Broker',
+    at(8, 8, timeseries('Broker: connections', [target(meanSeries('broker', [
+      ['connections', 'all'],
+      ['connectionsAgents', 'agents'],
+      ['connectionsReaders', 'readers'],
+      ['connectionsConnecting', 'not logged in'],
+      ['connectionsHeld', 'held (overload)'],
+    ], summary), { alias: '$tag_hostname $col' })], {
+      description: 'MQTT connections open at the broker: agents, readers (the ingestor, mosquitto_sub, machmon top), sockets that have not logged in yet, and agents the broker does not read from during an overload.',
+      unit: 'short',
+      min: 0,
+    })),
+    at(8, 8, timeseries('Broker: messages per second', [target(meanSeries('broker', [['publishesReceived', 'in'], ['publishesDelivered', 'out']], { ...summary, fn: PER_SECOND }), { alias: '$tag_hostname $col' })], {
+      description: 'PUBLISH packets taken from clients (in) and messages delivered to subscribers (out, one per subscriber).',
+      unit: 'short',
+      min: 0,
+    })),
+    at(8, 8, timeseries('Broker: traffic', [target(meanSeries('broker', [['bytesReceived', 'received'], ['bytesSent', 'sent']], { ...summary, fn: PER_SECOND }), { alias: '$tag_hostname $col' })], {
+      description: 'Bytes per second read from and written to client connections.',
+      unit: 'Bps',
+      min: 0,
+    })),
+    at(8, 8, timeseries('Broker: logins per interval', [target(meanSeries('broker', [['logins', 'admitted'], ['loginsRefused', 'refused'], ['connectionsAccepted', 'connections']], { ...summary, fn: PER_INTERVAL }), { alias: '$tag_hostname $col' })], {
+      description: 'Logins admitted and refused, and connections accepted, per interval. Many refusals: a Pi with a wrong password, or someone guessing (the reasons are beside).',
+      unit: 'short',
+      min: 0,
+      draw: { drawStyle: 'bars', fillOpacity: 60 },
+    })),
+    at(8, 8, timeseries('Broker: refusals by reason', [target(meanSeries('broker', [['refused', 'refused']], { where: BROKER_REFUSALS, fn: PER_INTERVAL, by: ['hostname', 'reason'] }), { alias: '$tag_reason' })], {
+      description: 'Logins, publishes and subscriptions the broker refused per interval, by reason (README "Security model"); the broker log names the client and its address.',
+      unit: 'short',
+      min: 0,
+      draw: { drawStyle: 'bars', fillOpacity: 60 },
+    })),
+    at(8, 8, timeseries('Broker: queues', [target(meanSeries('broker', [
+      ['queuedMessages', 'queued for sessions'],
+      ['pendingPublishes', 'waiting for delivery'],
+      ['pendingPublishesPeak', 'most waiting (since start)'],
+      ['retainedMessages', 'retained'],
+      ['droppedQueued', 'not queued, queue full (since start)'],
+    ], summary), { alias: '$tag_hostname $col' })], {
+      description: 'QoS 1 messages queued for persistent sessions (the ingestor\'s while it is away; at most broker.maxQueuedMessages, the rest not queued and sent again by their agents), publishes waiting for a delivery slot (past broker.maxPendingPublishes the broker stops reading from the agents), and retained statuses.',
+      unit: 'short',
+      min: 0,
+    })),
+    at(12, 8, timeseries('Broker: overloads (since start)', [target(meanSeries('broker', [['overloads', 'times'], ['overloadMs', 'time held']], summary), { alias: '$tag_hostname $col' })], {
+      description: 'How often, and for how long in all, the broker stopped reading from the agents because too many publishes waited (their readings wait in their outboxes meanwhile).',
+      unit: 'short',
+      min: 0,
+      overrides: [{ matcher: { id: 'byRegexp', options: '.*time held' }, properties: [{ id: 'unit', value: 'ms' }, { id: 'custom.axisPlacement', value: 'right' }] }],
+    })),
+    at(12, 8, timeseries('Broker: memory', [target(meanSeries('broker', [['rssBytes', 'resident'], ['heapUsedBytes', 'heap used']], summary), { alias: '$tag_hostname $col' })], {
+      description: 'The broker process\' resident memory and V8 heap in use. With machmon up this is the whole process (broker, ingestor and agent).',
+      unit: 'bytes',
+      min: 0,
+    })),
+  ];
+}
+
 function fleet() {
   const panels = layout([
     'Fleet status',
@@ -586,6 +653,7 @@ function fleet() {
       columns: HOSTNAME_COLUMN,
       sortBy: ['Boot time', 'desc'],
     })),
+    ...brokerRow(),
   ]);
   return dashboard({
     uid: FLEET_UID,

@@ -1,19 +1,23 @@
 #!/usr/bin/env node
-// Health check of the Machmon server image (Docker HEALTHCHECK; also usable beside systemd):
-//   node healthcheck.mjs [broker|ingestor]
-// Without an argument the role is read from the command of PID 1 (the container's command).
-//   broker:   its MQTT port (MACHMON_BROKER_PORT, default 1883) accepts a TCP connection.
-//   ingestor: it holds an established TCP connection to its broker (MACHMON_INGESTOR_BROKER_URL),
-//             seen in /proc/net/tcp* without opening a second MQTT session, and InfluxDB
-//             (MACHMON_INGESTOR_INFLUX_URL) answers /ping.
-// Exit 0 healthy, 1 unhealthy (the reason on stderr). Node standard library only.
+// Health check of the Machmon server (Docker HEALTHCHECK, the compose file's health checks and
+// the systemd units' ExecStartPost): asks the service's own /readyz (README "Self-metrics"),
+// which says whether it is ready and, if not, why.
+//   node healthcheck.mjs [--alive] [--wait SECONDS] [broker|ingestor|up]
+//   broker:   http://127.0.0.1:<MACHMON_BROKER_METRICS_PORT, 9883>/readyz   (listening)
+//   ingestor: http://127.0.0.1:<MACHMON_INGESTOR_METRICS_PORT, 9886>/readyz (connected to the
+//             broker, InfluxDB answering)
+//   up:       both
+// --alive asks /healthz instead (the process serves at all); --wait retries for up to SECONDS
+// (systemd: the unit counts as started once the service answers). Without a role it is read
+// from the command of PID 1 (the container's). The service needs <role>.metrics.enabled
+// (MACHMON_<ROLE>_METRICS_ENABLED=true). Exit 0 healthy, 1 unhealthy (the reason on stderr).
+// Node standard library only.
 /* global fetch, AbortSignal */
-import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 
 const TIMEOUT_MS = 3000;
+const DEFAULT_PORTS = { broker: 9883, ingestor: 9886 };
 
 function roleOfPid1() {
   try {
@@ -24,74 +28,51 @@ function roleOfPid1() {
   }
 }
 
-function tcpConnect(host, port) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port, timeout: TIMEOUT_MS });
-    s.once('connect', () => { s.destroy(); resolve(); });
-    s.once('timeout', () => { s.destroy(); reject(new Error(`no answer from ${host}:${port} within ${TIMEOUT_MS} ms`)); });
-    s.once('error', (err) => reject(new Error(`cannot connect to ${host}:${port}: ${err.code ?? err.message}`)));
-  });
+/** The URL of a role's endpoint, from the same MACHMON_* variables the service reads. */
+export function endpoint(role, env = process.env, path = '/readyz') {
+  const key = role.toUpperCase();
+  const port = env[`MACHMON_${key}_METRICS_PORT`] ?? DEFAULT_PORTS[role];
+  const host = env[`MACHMON_${key}_METRICS_HOST`] ?? '127.0.0.1';
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${port}${path}`;
 }
 
-/** /proc/net/tcp address "0100007F:075B" -> { ip: '127.0.0.1', port: 1883 } (IPv4 only; IPv6 keeps the hex). */
-export function parseProcAddress(hex) {
-  const [addr, port] = hex.split(':');
-  const ip = addr.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(addr.slice(i * 2, i * 2 + 2), 16)).join('.') : addr;
-  return { ip, port: parseInt(port, 16) };
-}
-
-/** Established TCP connections (remote ends) of this network namespace. */
-export function establishedRemotes(texts) {
-  const out = [];
-  for (const text of texts) {
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 3 && f[3] === '01') out.push(parseProcAddress(f[2]));
-    }
-  }
-  return out;
-}
-
-async function checkBroker() {
-  const port = Number(process.env.MACHMON_BROKER_PORT ?? 1883);
-  await tcpConnect('127.0.0.1', port);
-  return `broker listens on ${port}`;
-}
-
-async function checkIngestor() {
-  const broker = new URL(process.env.MACHMON_INGESTOR_BROKER_URL ?? 'mqtt://127.0.0.1:1883');
-  const port = Number(broker.port || (broker.protocol === 'mqtts:' ? 8883 : 1883));
-  const host = broker.hostname.replace(/^\[|\]$/g, '');
-  const texts = ['/proc/net/tcp', '/proc/net/tcp6'].map((f) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } });
-  let ips = [];
-  try { ips = (await lookup(host, { all: true })).map((a) => a.address); } catch { /* match the port alone */ }
-  const connected = establishedRemotes(texts).some((r) => r.port === port && (ips.length === 0 || ips.includes(r.ip) || !/^\d+\.\d+\.\d+\.\d+$/.test(r.ip)));
-  if (!connected) throw new Error(`no connection to the broker ${host}:${port}`);
-  const influx = new URL('/ping', process.env.MACHMON_INGESTOR_INFLUX_URL ?? 'http://127.0.0.1:8086');
+async function check(url) {
   let res;
   try {
-    res = await fetch(influx, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    throw new Error(`InfluxDB ${influx.origin} does not answer: ${err.cause?.code ?? err.message}`);
+    throw new Error(`${url}: ${err.cause?.code ?? err.message} (is <role>.metrics.enabled set?)`);
   }
-  if (res.status !== 204) throw new Error(`InfluxDB ${influx.origin}/ping answered ${res.status}`);
-  return `ingestor connected to ${host}:${port}, InfluxDB answers`;
+  const text = (await res.text()).trim();
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${text}`);
+  return `${url}: ${text}`;
 }
 
-async function main() {
-  const role = process.argv[2] ?? roleOfPid1();
-  const checks = { broker: [checkBroker], ingestor: [checkIngestor], up: [checkBroker, checkIngestor] }[role];
-  if (!checks) {
-    console.error(`healthcheck: unknown role ${role ?? '(none found in /proc/1/cmdline)'}; pass broker or ingestor`);
+async function main(argv) {
+  const args = [...argv];
+  const alive = args.includes('--alive');
+  const waitAt = args.indexOf('--wait');
+  const waitSeconds = waitAt >= 0 ? Number(args[waitAt + 1]) : 0;
+  const role = args.filter((a, i) => !a.startsWith('--') && (waitAt < 0 || i !== waitAt + 1))[0] ?? roleOfPid1();
+  const roles = { broker: ['broker'], ingestor: ['ingestor'], up: ['broker', 'ingestor'] }[role];
+  if (!roles || !Number.isFinite(waitSeconds)) {
+    console.error(`healthcheck: unknown role ${role ?? '(none found in /proc/1/cmdline)'}; usage: healthcheck.mjs [--alive] [--wait SECONDS] broker|ingestor|up`);
     return 1;
   }
-  try {
-    for (const check of checks) console.log(`healthy: ${await check()}`);
-    return 0;
-  } catch (err) {
-    console.error(`unhealthy: ${err.message}`);
-    return 1;
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    try {
+      for (const r of roles) console.log(`healthy: ${await check(endpoint(r, process.env, alive ? '/healthz' : '/readyz'))}`);
+      return 0;
+    } catch (err) {
+      if (Date.now() >= deadline) {
+        console.error(`unhealthy: ${err.message}`);
+        return 1;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exit(await main());
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exit(await main(process.argv.slice(2)));

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { BROKER_METRICS_PORT } from '../../../broker/config.js';
 import { envKeys } from '../../../common/config.js';
+import { INGESTOR_METRICS_PORT } from '../../../ingestor/config.js';
 import { REPO } from '../../../testkit/repo.js';
 import { freePort, waitForPort } from '../../../testkit/ports.js';
 import { simulateDockerBuild, type SimulatedImage } from './docker-sim.js';
@@ -17,7 +19,7 @@ import { removeTempDirs, tempDir } from './tmp.js';
 afterAll(removeTempDirs);
 
 const DEPLOY = path.join(REPO, 'deploy');
-interface Service { image?: string; build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, unknown>; healthcheck?: unknown }
+interface Service { ports?: string[]; image?: string; build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: Record<string, { condition?: string }>; healthcheck?: { test: string[]; interval?: string; timeout?: string; start_period?: string; retries?: number } }
 const compose = parse(readFileSync(path.join(DEPLOY, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const dockerfile = readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8');
 const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
@@ -34,6 +36,23 @@ describe('docker-compose.yml (static)', () => {
       expect(s.command).toEqual([name]);
     }
     expect(Object.keys(compose.services.ingestor!.depends_on!)).toEqual(['broker', 'influxdb']);
+  });
+
+  it('checks the health of broker and ingestor on their own /readyz (README "Self-metrics"), with the endpoints on', () => {
+    const defaults: Record<string, number> = { broker: BROKER_METRICS_PORT, ingestor: INGESTOR_METRICS_PORT };
+    for (const name of ['broker', 'ingestor']) {
+      const s = compose.services[name]!;
+      const key = name.toUpperCase();
+      expect(s.environment?.[`MACHMON_${key}_METRICS_ENABLED`], name).toBe('true');
+      expect(Number(s.environment?.[`MACHMON_${key}_METRICS_PORT`]), name).toBe(defaults[name]);
+      // The script in the image that asks http://127.0.0.1:<MACHMON_<ROLE>_METRICS_PORT>/readyz.
+      expect(s.healthcheck?.test, name).toEqual(['CMD', 'node', '/app/deploy/docker/healthcheck.mjs', name]);
+      for (const d of [s.healthcheck!.interval, s.healthcheck!.timeout, s.healthcheck!.start_period]) expect(d, name).toMatch(/^\d+s$/);
+    }
+    // The ingestor starts once the broker is ready, not merely started.
+    expect(compose.services.ingestor!.depends_on).toEqual({ broker: { condition: 'service_healthy' }, influxdb: { condition: 'service_healthy' } });
+    // Metrics stay inside the containers unless asked for: no port of theirs is published.
+    for (const name of ['broker', 'ingestor']) expect(compose.services[name]!.ports ?? [], name).not.toContainEqual(expect.stringMatching(/988[36]/));
   });
 
   it('pins every image to a version; the machmon image is tagged with the package version', () => {
@@ -153,9 +172,11 @@ describe('the compose services without Docker, from the image the Dockerfile bui
     return { child, log: () => log };
   }
 
+  /** The compose service's health check, as Docker runs it inside the container. */
   function health(role: string, env: Record<string, string>) {
-    const check = /CMD \["node", "([^"]+)"\]/.exec(instructions.find((l) => l.startsWith('HEALTHCHECK '))!)![1]!;
-    return spawnSync(process.execPath, [inImage(check), role], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
+    const [cmd, bin, script, ...args] = compose.services[role]!.healthcheck!.test;
+    expect([cmd, bin]).toEqual(['CMD', 'node']);
+    return spawnSync(process.execPath, [inImage(script!), ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
   }
 
   async function stop(child: ChildProcess) {
@@ -185,8 +206,8 @@ describe('the compose services without Docker, from the image the Dockerfile bui
       'http://influxdb:8086': influx.origin,
       '/var/lib/machmon': data,
     };
-    const brokerEnv: Record<string, string> = { ...serviceEnv('broker', vars, rewrite), MACHMON_BROKER_PORT: String(port) };
-    const ingestorEnv: Record<string, string> = { ...serviceEnv('ingestor', vars, rewrite), MACHMON_INGESTOR_INFLUX_DATABASE: `t_deploy_compose_${process.pid}` };
+    const brokerEnv: Record<string, string> = { ...serviceEnv('broker', vars, rewrite), MACHMON_BROKER_PORT: String(port), MACHMON_BROKER_METRICS_PORT: String(await freePort()) };
+    const ingestorEnv: Record<string, string> = { ...serviceEnv('ingestor', vars, rewrite), MACHMON_INGESTOR_INFLUX_DATABASE: `t_deploy_compose_${process.pid}`, MACHMON_INGESTOR_METRICS_PORT: String(await freePort()) };
     expect(brokerEnv.MACHMON_BROKER_SECRET_PASSWORD).toBe(vars.MACHMON_PASSWORD);
     expect(brokerEnv.MACHMON_BROKER_READER_PASSWORD).toBe(vars.MACHMON_READER_PASSWORD);
     expect(brokerEnv.MACHMON_BROKER_AUTH).toBe('fleetPassword');
@@ -202,7 +223,7 @@ describe('the compose services without Docker, from the image the Dockerfile bui
 
     const before = health('ingestor', ingestorEnv);
     expect(before.status).toBe(1);
-    expect(before.stderr).toContain('no connection to the broker');
+    expect(before.stderr).toMatch(/^unhealthy: http:\/\/127\.0\.0\.1:\d+\/readyz: ECONNREFUSED/);
 
     const ingestor = start('ingestor', ingestorEnv);
     const deadline = Date.now() + 20_000;

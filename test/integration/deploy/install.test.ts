@@ -247,6 +247,12 @@ describe('systemd units', () => {
     expect(args).toEqual({ command: cmd, config: '/etc/machmon/server.json', help: false });
     expect(text.split('\n')).toContain('WorkingDirectory=/var/lib/machmon');
     if (cmd === 'ingestor') expect(text).toMatch(/^After=.*machmon-broker\.service.*influxdb\.service/m);
+    // Its /metrics, /healthz, /readyz are on, and the unit is started once the service answers
+    // (README "Self-metrics"): the broker when /readyz says it listens, the ingestor when it serves at all.
+    expect(text.split('\n')).toContain(`Environment=MACHMON_${cmd.toUpperCase()}_METRICS_ENABLED=true`);
+    const post = text.split('\n').find((l) => l.startsWith('ExecStartPost='))!.slice('ExecStartPost='.length).split(' ');
+    expect(post).toEqual(['/usr/bin/node', '/opt/machmon/server/deploy/docker/healthcheck.mjs', ...(cmd === 'ingestor' ? ['--alive'] : []), '--wait', '60', cmd]);
+    expect(existsSync(path.join(REPO, post[1]!.replace('/opt/machmon/server/', '')))).toBe(true);
   });
 
   it('the cloud-init example is valid cloud-config that installs nodejs and runs install.sh from the tarball', () => {

@@ -36,7 +36,7 @@ const piOnly = (query: string) => {
   return PI_ONLY.has(refs.measurements[0]!) || (refs.selected.length > 0 && refs.selected.every((f) => PI_ONLY_FIELDS.has(f)));
 };
 /** Measurements without a hostname filter (the ingestor's own). */
-const UNFILTERED = new Set(['MachmonIngestor']);
+const UNFILTERED = new Set(['MachmonIngestor', 'MachmonBroker']);
 /** Grafana's interval for the time ranges the dashboards open with (the data source's minimum). */
 const INTERVAL = '10s';
 const RANGE = '1h';
@@ -162,7 +162,7 @@ describe('every dashboard query returns data after a real pipeline run', () => {
       });
       const cfg = loadConfig({
         raw: {
-          broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: [LOCAL, PI, BAD], readers: ['ingestor'], dataDir: path.join(tmp, 'broker') },
+          broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: [LOCAL, PI, BAD], readers: ['ingestor'], dataDir: path.join(tmp, 'broker'), statsIntervalMs: 1000 },
           ingestor: {
             brokerUrl,
             password: READER_PASSWORD,
@@ -191,6 +191,8 @@ describe('every dashboard query returns data after a real pipeline run', () => {
       const bad = await mqtt.connectAsync(brokerUrl, { username: BAD, password: PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
       await bad.publishAsync(`machmon/${BAD}/cpu`, Buffer.from('this is not protobuf'), { qos: 1 });
       await bad.endAsync();
+      // A login with a wrong password: the broker counts the refusal (MachmonBroker, by reason).
+      await mqtt.connectAsync(brokerUrl, { username: BAD, password: 'wrong', protocolVersion: 4, reconnectPeriod: 0 }).then((c) => c.endAsync(), () => undefined);
       deadline = Date.now() + DATA_DEADLINE_MS;
     } catch (err) {
       setupError = err as Error;

@@ -1,8 +1,10 @@
 // What exists in InfluxDB after the ingestor wrote it: measurements, their fields (with
 // type and schema unit) and tags. Metric groups come from the proto (METRICS); the
-// ingestor's own measurements (Status, MachmonIngestor) from the lines its code produces.
+// ingestor's own measurements (Status, MachmonIngestor, MachmonBroker) from the lines its code produces.
 import type { FieldKind } from '../../../common/schema.js';
 import { METRICS } from '../../../common/schema.js';
+import { BROKER_STATS_FIELDS, encodeBrokerStats } from '../../../common/broker-stats.js';
+import { handleBrokerStats } from '../../../ingestor/handlers/broker-stats.js';
 import { handleStatus } from '../../../ingestor/handlers/status.js';
 import { IngestorStats } from '../../../ingestor/stats.js';
 
@@ -56,6 +58,11 @@ function buildCatalog(): ReadonlyMap<string, MeasurementInfo> {
   const stats = new IngestorStats();
   stats.reject('example');
   out.set(...fromLines(stats.toLines('h', 0)));
+  // The broker's figures with every field it knows, and one refusal reason.
+  const figures = Object.fromEntries(BROKER_STATS_FIELDS.map((f) => [f, 1]));
+  const broker = handleBrokerStats(encodeBrokerStats({ hostname: 'h', timeMs: 1, figures, refused: { bad_password: 1 } }));
+  if (broker.kind !== 'points') throw new Error('handleBrokerStats did not produce points');
+  out.set(...fromLines(broker.lines));
   return out;
 }
 
