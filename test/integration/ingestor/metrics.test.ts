@@ -90,6 +90,7 @@ describe('ingestor /metrics, /readyz', () => {
     expect(moved('machmon_ingestor_messages_written_total')).toBe(5);
     expect(moved('machmon_ingestor_points_written_total')).toBe(5);
     expect(moved('machmon_ingestor_messages_rejected_total', { reason: 'hostname_mismatch' })).toBe(1);
+    expect(moved('machmon_ingestor_messages_rejected_total', { reason: 'undecodable' })).toBe(1);
     const rejected = after.get('machmon_ingestor_messages_rejected_total')!.samples.reduce((n, s) => n + s.value, 0);
     expect(rejected).toBe(ingestor.stats.rejectedTotal);
     expect(rejected - (before.get('machmon_ingestor_messages_rejected_total')?.samples.reduce((n, s) => n + s.value, 0) ?? 0)).toBe(2);
