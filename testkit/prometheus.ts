@@ -37,11 +37,16 @@ function unescapeLabel(v: string): string {
   return v.replace(/\\(\\|"|n)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
-/** "value is a float represented as required by Go's ParseFloat() function. In addition to standard numerical values, NaN, +Inf, and -Inf are valid values". */
+/**
+ * "value is a float represented as required by Go's ParseFloat() function. In addition to
+ * standard numerical values, NaN, +Inf, and -Inf are valid values". ParseFloat (Go strconv)
+ * "recognizes the string "NaN", and the (possibly signed) strings "Inf" and "Infinity" ... It
+ * ignores case when matching": prom-client writes NaN as "Nan", which Prometheus reads.
+ */
 function parseValue(v: string, line: string): number {
-  if (v === 'NaN') return NaN;
-  if (v === '+Inf') return Infinity;
-  if (v === '-Inf') return -Infinity;
+  if (/^nan$/i.test(v)) return NaN;
+  if (/^\+?inf(inity)?$/i.test(v)) return Infinity;
+  if (/^-inf(inity)?$/i.test(v)) return -Infinity;
   const n = Number(v);
   if (v === '' || Number.isNaN(n)) throw new Error(`not a sample value: ${line}`);
   return n;
