@@ -2,6 +2,7 @@
 // reads the fleet and reader passwords and the mosquitto_sub line it prints (the reader's),
 // and watches the fleet.
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { METRICS } from '../../../common/schema.js';
 import { MACHMON } from '../../../testkit/repo.js';
 import { influxRows } from '../../../testkit/influxd.js';
+import { BROKER_METRICS_PORT } from '../../../broker/config.js';
 import { freePort } from '../../../testkit/ports.js';
+import { sampleValue, scrape } from '../../../testkit/prometheus.js';
 import { waitFor } from '../../../testkit/wait.js';
 
 const influxUrl = inject('influxUrl');
@@ -116,4 +119,42 @@ describe('machmon up (npm start) on a fresh checkout', () => {
     await waitFor('exit', () => (child.exitCode !== null ? true : undefined), 15_000);
     expect(existsSync(path.join(cwd, 'data/agent'))).toBe(true);
   }, 60_000);
+
+  it('serves the broker\'s and the ingestor\'s /metrics, /healthz and /readyz; a default port already taken gives way to a free one', async () => {
+    // Hold the broker's default port (or find it held already: a second up, another test).
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => {
+      holder.once('error', () => resolve());
+      holder.listen(BROKER_METRICS_PORT, '127.0.0.1', () => resolve());
+    });
+    try {
+      const cwd = mkdtempSync(path.join(os.tmpdir(), 'machmon-up-'));
+      dirs.push(cwd);
+      const db = `t_up_metrics_${process.pid}`;
+      const { child, out } = startUp(cwd, { MACHMON_BROKER_PORT: String(await freePort()), MACHMON_INGESTOR_INFLUX_URL: influxUrl, MACHMON_INGESTOR_INFLUX_DATABASE: db, MACHMON_AGENT_INTERVAL_MS: '1000' });
+      const urls = await waitFor('both self-metrics servers', () => {
+        const found = out.text.split('\n').filter((l) => l.includes('"serving self-metrics"')).map((l) => (JSON.parse(l) as { url: string; component: string }));
+        return found.length === 2 ? found : undefined;
+      }, 30_000).catch((err) => {
+        throw new Error(`${(err as Error).message}\n${out.text.slice(-3000)}`);
+      });
+      expect(out.text).toContain(`broker.metrics: port ${BROKER_METRICS_PORT} is in use; serving /metrics on a free port instead`);
+      const broker = new URL(urls.find((u) => u.component === 'broker')!.url);
+      const ingestor = new URL(urls.find((u) => u.component === 'ingestor')!.url);
+      expect(broker.hostname).toBe('127.0.0.1');
+      expect(Number(broker.port)).not.toBe(BROKER_METRICS_PORT);
+      for (const u of [broker, ingestor]) {
+        expect((await fetch(new URL('/healthz', u))).status).toBe(200);
+        await waitFor(`${u.origin}/readyz`, async () => ((await fetch(new URL('/readyz', u))).status === 200 ? true : undefined), 20_000);
+      }
+      // up's own agent is connected to up's broker, and its readings reach InfluxDB through up's ingestor.
+      await waitFor('the local agent counted', async () => sampleValue((await scrape(broker.origin)).families, 'machmon_broker_connections', { state: 'agent' }) === 1 || undefined, 20_000);
+      await waitFor('readings written', async () => (sampleValue((await scrape(ingestor.origin)).families, 'machmon_ingestor_points_written_total') ?? 0) > 0 || undefined, 20_000);
+      child.kill('SIGTERM');
+      await waitFor('exit', () => (child.exitCode !== null ? true : undefined), 15_000);
+      expect(child.exitCode).toBe(0);
+    } finally {
+      holder.close();
+    }
+  }, 90_000);
 });
