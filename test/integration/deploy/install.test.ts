@@ -13,6 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { REPO } from '../../../testkit/repo.js';
 import { buildAgent, type AgentBuild } from './build.js';
 import { removeTempDirs, tempDir } from './tmp.js';
+import { BROKER_METRICS_PORT } from '../../../broker/config.js';
+import { INGESTOR_METRICS_PORT } from '../../../ingestor/config.js';
 
 afterAll(removeTempDirs);
 
@@ -250,6 +252,8 @@ describe('systemd units', () => {
     // Its /metrics, /healthz, /readyz are on, and the unit is started once the service answers
     // (README "Self-metrics"): the broker when /readyz says it listens, the ingestor when it serves at all.
     expect(text.split('\n')).toContain(`Environment=MACHMON_${cmd.toUpperCase()}_METRICS_ENABLED=true`);
+    // The port the check asks is the one the service listens on: both from the unit's environment.
+    expect(text.split('\n')).toContain(`Environment=MACHMON_${cmd.toUpperCase()}_METRICS_PORT=${cmd === 'broker' ? BROKER_METRICS_PORT : INGESTOR_METRICS_PORT}`);
     const post = text.split('\n').find((l) => l.startsWith('ExecStartPost='))!.slice('ExecStartPost='.length).split(' ');
     expect(post).toEqual(['/usr/bin/node', '/opt/machmon/server/deploy/docker/healthcheck.mjs', ...(cmd === 'ingestor' ? ['--alive'] : []), '--wait', '60', cmd]);
     expect(existsSync(path.join(REPO, post[1]!.replace('/opt/machmon/server/', '')))).toBe(true);

@@ -60,3 +60,12 @@ describe('machmon/$broker/stats', () => {
     expect(bad.kind === 'rejected' && bad.error.reason).toBe('broker_stats');
   });
 });
+
+describe('readers other than the ingestor', () => {
+  it('machmon top shows no host for the broker\'s figures', async () => {
+    const { Fleet } = await import('../../../cli/top-model.js');
+    const f = new Fleet();
+    expect(f.take(BROKER_STATS_TOPIC, encodeBrokerStats(stats), 1000)).toBeUndefined();
+    expect(f.rows(1000)).toEqual([]);
+  });
+});
