@@ -127,3 +127,13 @@ export async function scrape(base: string): Promise<{ text: string; families: Ma
   const text = await r.text();
   return { text, families: parseExposition(text) };
 }
+
+/** A page that promtool accepts (expectPromtoolClean), read into families. */
+export async function checkedScrape(base: string): Promise<Map<string, Family>> {
+  const { text, families } = await scrape(base);
+  expectPromtoolClean(text);
+  return families;
+}
+
+/** sampleValue, NaN when there is no such sample (so a difference with it fails any comparison). */
+export const valueOf = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number => sampleValue(families, name, labels) ?? NaN;

@@ -9,7 +9,7 @@ import { decodeBrokerStats } from '../../../common/broker-stats.js';
 import { BROKER_STATS_TOPIC } from '../../../common/topics.js';
 import { closeOf, connect, refusalCode, startTestBroker, subackCodes, type TestBroker } from '../../../testkit/broker.js';
 import { PASSWORD, READER_PASSWORD } from '../../../testkit/configs.js';
-import { expectPromtoolClean, sampleValue, scrape, type Family } from '../../../testkit/prometheus.js';
+import { checkedScrape, valueOf as value, type Family } from '../../../testkit/prometheus.js';
 import { waitFor } from '../../../testkit/wait.js';
 
 let tb: TestBroker;
@@ -25,13 +25,8 @@ afterAll(async () => {
 const INGESTOR_ID = 'machmon-ingestor-ingestor';
 const publish = (c: Awaited<ReturnType<typeof connect>>, topic: string, payload: string, retain = false) => c.publishAsync(topic, payload, { qos: 1, retain });
 
-async function page() {
-  const { text, families } = await scrape(base);
-  expectPromtoolClean(text);
-  return families;
-}
+const page = () => checkedScrape(base);
 
-const value = (f: Map<string, Family>, name: string, labels: Record<string, string> = {}) => sampleValue(f, name, labels) ?? NaN;
 
 describe('broker /metrics, /healthz, /readyz', () => {
   it('serves the text format that promtool accepts, with the broker families typed and the process metrics', async () => {

@@ -11,7 +11,7 @@ import { PASSWORD, READER_PASSWORD, ingestorConfig } from '../../../testkit/conf
 import { influxRows, startInfluxd, type Influxd } from '../../../testkit/influxd.js';
 import { connectClient, endClient, header, publishRaw, publishReading } from '../../../testkit/ingestor.js';
 import { captureLog } from '../../../testkit/log.js';
-import { expectPromtoolClean, sampleValue, scrape, type Family } from '../../../testkit/prometheus.js';
+import { checkedScrape, sampleValue, valueOf as value, type Family } from '../../../testkit/prometheus.js';
 import { waitFor } from '../../../testkit/wait.js';
 
 let influxd: Influxd;
@@ -37,12 +37,7 @@ afterAll(async () => {
   await influxd?.destroy();
 });
 
-async function page() {
-  const { text, families } = await scrape(base);
-  expectPromtoolClean(text);
-  return families;
-}
-const value = (f: Map<string, Family>, name: string, labels: Record<string, string> = {}) => sampleValue(f, name, labels) ?? NaN;
+const page = () => checkedScrape(base);
 const readyz = async () => {
   const r = await fetch(`${base}/readyz`);
   return { status: r.status, text: await r.text() };
