@@ -23,7 +23,9 @@ export const COMMANDS: Record<string, Command> = {
   broker: {
     summary: 'run the MQTT broker (Aedes) that admits only allowed hosts',
     sections: ['broker'],
-    help: 'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).',
+    help:
+      'Reads the "broker" and "log" sections. Listens on broker.port (and broker.tls.port with a certificate).\n' +
+      'With broker.metrics.enabled also /metrics, /healthz and /readyz on 127.0.0.1:9883 (broker.metrics.port).',
   },
   agent: {
     summary: "sample this machine's health and publish it",
@@ -33,7 +35,9 @@ export const COMMANDS: Record<string, Command> = {
   ingestor: {
     summary: 'store every reading from the broker in InfluxDB',
     sections: ['ingestor'],
-    help: 'Reads the "ingestor" and "log" sections. Subscribes machmon/+/+ with a persistent session.',
+    help:
+      'Reads the "ingestor" and "log" sections. Subscribes machmon/+/+ with a persistent session.\n' +
+      'With ingestor.metrics.enabled also /metrics, /healthz and /readyz on 127.0.0.1:9886 (ingestor.metrics.port).',
   },
   up: {
     summary: 'broker + ingestor + a local agent in one process (+ its own InfluxDB when none is there)',
@@ -44,7 +48,8 @@ export const COMMANDS: Record<string, Command> = {
       'password defaults to broker.secretPassword (its host key with broker.auth "hostKeys"), the\n' +
       'ingestor\'s to broker.readerPassword. SIGHUP re-reads the broker\'s login rules, as for `machmon broker`.\n' +
       'Without ingestor.influx.url and with nothing answering at 127.0.0.1:<influxd.port> it runs Debian\'s\n' +
-      'influxd itself (data in influxd.dataDir, stopped with up).',
+      'influxd itself (data in influxd.dataDir, stopped with up). The broker\'s and the ingestor\'s /metrics,\n' +
+      '/healthz and /readyz are on (127.0.0.1:9883 and :9886, a free port when a default one is taken).',
   },
   'host-key': {
     summary: "print a host's own password, derived from the fleet password",
