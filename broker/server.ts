@@ -289,6 +289,8 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const started: Partial<Record<'port' | 'tlsPort' | 'wsPort', number>> = {};
   let stopping: Promise<void> | undefined;
   let metricsServer: MetricsServer | undefined;
+  /** Set once every listener (TCP, TLS, WebSocket) listens. */
+  let listening = false;
   try {
     // Self-metrics first: /healthz answers while the listeners start, /readyz once they all listen.
     if (cfg.metrics.enabled) {
@@ -302,7 +304,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
         log,
         notReady: () => {
           if (stopping) return ['stopping'];
-          if (servers.length === 0 || started.port === undefined) return ['not listening yet'];
+          if (!listening) return ['not listening yet'];
           const down = servers.filter((s) => !s.listening);
           return down.length ? [`${down.length} of ${servers.length} listeners closed`] : [];
         },
@@ -344,6 +346,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     if (err instanceof MachmonError && err.code === 'METRICS_START_FAILED') throw err;
     throw new MachmonError('BROKER_START_FAILED', `broker: cannot listen: ${(err as Error).message}`, { cause: err });
   }
+  listening = true;
   log.info({ host: cfg.host, ...started, metricsPort: metricsServer?.port, dataDir: path.resolve(cfg.dataDir) }, 'broker listening');
   const publisher = startStatsPublisher(broker, figures, cfg.statsIntervalMs, log);
 
