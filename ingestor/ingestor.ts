@@ -153,12 +153,13 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
   }, cfg.statsIntervalMs);
 
   let metricsServer: MetricsServer | undefined;
+  let stopping = false;
   if (cfg.metrics.enabled) {
     const figures: IngestorFigureSource = { stats, pendingBytes: () => pipeline.pendingBytes, brokerConnected: () => client.connected, influx: influxProbe(writer.url) };
     const registry = newRegistry();
     registerIngestorMetrics(registry, figures);
     try {
-      metricsServer = await startMetricsServer({ service: 'ingestor', host: cfg.metrics.host, port: cfg.metrics.port, registry, log, notReady: () => ingestorNotReady(figures) });
+      metricsServer = await startMetricsServer({ service: 'ingestor', host: cfg.metrics.host, port: cfg.metrics.port, registry, log, notReady: async () => (stopping ? ['stopping'] : ingestorNotReady(figures)) });
     } catch (err) {
       clearInterval(selfTimer);
       client.end(true);
@@ -180,6 +181,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     pending: () => pipeline.pendingMessages,
     stop() {
       stopped ??= (async () => {
+        stopping = true;
         clearInterval(selfTimer);
         await pipeline.stop();
         // Graceful end lets the last confirmations out; a broker that is away gets 2 s.
