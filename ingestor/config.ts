@@ -1,6 +1,7 @@
 // The "ingestor" section of the configuration (README "Configuration reference").
 import * as z from 'zod/mini';
-import { def, hostname, nonEmpty, opt, positiveInt } from '../common/config-kit.js';
+import { def, hostname, nonEmpty, nonNegativeInt, opt, positiveInt } from '../common/config-kit.js';
+import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_STATE_PREFIX, prefixesApart, topicPrefix } from '../common/home-assistant.js';
 
 export const influxSchema = z.strictObject({
   url: def(z.url(), 'http://127.0.0.1:8086'),
@@ -39,6 +40,26 @@ export const ingestorSchema = z.strictObject({
   statsIntervalMs: def(positiveInt, 10_000),
   /** On stop, how long to keep trying to write what is pending; what is left stays unacknowledged at the broker. */
   stopTimeoutMs: def(positiveInt, 5_000),
+  /** Home Assistant MQTT discovery for every host (README "Home Assistant"); absent: off. */
+  homeAssistant: opt(
+    z
+      .strictObject({
+        enabled: def(z.boolean(), true),
+        discoveryPrefix: def(topicPrefix, DEFAULT_DISCOVERY_PREFIX),
+        statePrefix: def(topicPrefix, DEFAULT_STATE_PREFIX),
+        /** One device config per host (homeassistant/device/<id>/config, Home Assistant 2024.12 and newer) instead of one config per entity. */
+        deviceDiscovery: def(z.boolean(), false),
+        /** A group's state topic is published at most this often (a replayed backlog collapses into its newest reading). */
+        stateMinIntervalMs: def(positiveInt, 5000),
+        /** A group whose readings stop for this many of its intervals becomes unavailable. */
+        unavailableAfterIntervals: def(positiveInt, 3),
+        /** After Home Assistant's birth message, discovery is sent again after a random delay up to this. */
+        rediscoveryDelayMs: def(nonNegativeInt, 5000),
+        /** The device's "Visit" link in Home Assistant, {host} replaced by the hostname (e.g. a Grafana host dashboard). */
+        configurationUrl: opt(z.string().check(z.regex(/^(https?:\/\/|homeassistant:\/\/)\S+$/, 'must be an http(s):// or homeassistant:// URL'))),
+      })
+      .check(z.refine(prefixesApart, { path: ['statePrefix'], message: 'must differ from discoveryPrefix, neither inside the other' })),
+  ),
   dataDir: def(z.string(), './data/ingestor'),
 });
 
