@@ -5,8 +5,8 @@
 //   reader (broker.readers, e.g. the ingestor): subscribes to anything under machmon/,
 //          publishes confirmations machmon/<any host>/confirm/... and under machmon/<self>/...;
 //          with broker.homeAssistant also reads and writes the discovery and state prefixes
-//          (the ingestor's bridge) and may clear a host's retained status (an empty retained
-//          message on machmon/<host>/status: `machmon forget`)
+//          (the ingestor's bridge); any reader may clear a host's retained status (an empty
+//          retained message on machmon/<host>/status: `machmon forget`) and write nothing else there
 //   Home Assistant (broker.homeAssistant.username): reads the discovery and state prefixes,
 //          publishes <discoveryPrefix>/status (its birth and will) and nothing else
 import { birthTopic, under, type HaPrefixes } from '../common/home-assistant.js';
@@ -62,7 +62,7 @@ export function mayPublish(id: Role, topic: string, facts: PublishFacts = {}): b
   if (root !== TOPIC_ROOT || !host || third === undefined || third === '') return false;
   if (third === CONFIRM_SEGMENT) return id.reader;
   // `machmon forget`: a reader deletes a retired host's retained status, and may write nothing else there.
-  if (id.reader && id.ha && facts.clearsRetained && parts.length === 3 && third === STATUS) return true;
+  if (id.reader && facts.clearsRetained && parts.length === 3 && third === STATUS) return true;
   return host === id.username;
 }
 

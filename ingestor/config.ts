@@ -61,7 +61,9 @@ export const ingestorSchema = z.strictObject({
       .check(z.refine(prefixesApart, { path: ['statePrefix'], message: 'must differ from discoveryPrefix, neither inside the other' })),
   ),
   dataDir: def(z.string(), './data/ingestor'),
-});
+}).check(
+  z.refine((i) => !(i.homeAssistant?.enabled && i.sharedGroup), { path: ['homeAssistant'], message: 'cannot be on with ingestor.sharedGroup: each ingestor of a shared group sees only a share of every host\'s readings' }),
+);
 
 export type IngestorConfig = Readonly<z.infer<typeof ingestorSchema>>;
 export type InfluxConfig = Readonly<z.infer<typeof influxSchema>>;

@@ -13,6 +13,8 @@ import type { Logger } from '../common/log.js';
 import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';
 import { createInfluxWriter } from './influx/index.js';
+import { AGENT_VERSION } from '../agent/runtime/version.js';
+import { startHomeAssistantBridge, type HomeAssistantBridge } from './home-assistant/bridge.js';
 import { deferAcks } from './mqtt-ack.js';
 import { Pipeline } from './pipeline.js';
 import { route } from './router.js';
@@ -21,6 +23,8 @@ import { IngestorStats } from './stats.js';
 export interface Ingestor extends Service {
   readonly stats: IngestorStats;
   readonly client: MqttClient;
+  /** The Home Assistant bridge (ingestor.homeAssistant), when on. */
+  readonly homeAssistant?: HomeAssistantBridge;
   readonly clientId: string;
   /** Resolves once the broker granted the subscription (first time). */
   readonly subscribed: Promise<void>;
@@ -67,6 +71,11 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     log.warn({ host, reason, topic, detail: message, suppressedSinceLast: last?.suppressed ?? 0 }, 'message rejected');
   };
 
+  // README "Home Assistant": its own connection (its own Last Will), fed the readings decoded here.
+  const ha = cfg.homeAssistant?.enabled
+    ? startHomeAssistantBridge(cfg.homeAssistant, { brokerUrl: cfg.brokerUrl, username: cfg.username, password: cfg.password, clientId: `${clientId}-ha`, ca }, AGENT_VERSION, log)
+    : undefined;
+
   // eslint-disable-next-line prefer-const -- assigned once the acks exist, used by onPublish
   let pipeline: Pipeline;
   const acks = deferAcks(client, {
@@ -78,6 +87,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
       switch (routed.kind) {
         case 'points':
           pipeline.add({ epoch, messageId, host: routed.host, seq: routed.seq, lines: routed.lines });
+          if (ha && routed.metric && routed.reading) ha.reading(routed.host, routed.metric, routed.reading.message, routed.reading.header);
           break;
         case 'rejected':
           stats.reject(routed.error.reason);
@@ -155,6 +165,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
   return {
     stats,
     client,
+    ...(ha ? { homeAssistant: ha } : {}),
     clientId,
     subscribed,
     pending: () => pipeline.pendingMessages,
@@ -162,6 +173,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
       stopped ??= (async () => {
         clearInterval(selfTimer);
         await pipeline.stop();
+        await ha?.stop();
         // Graceful end lets the last confirmations out; a broker that is away gets 2 s.
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {
