@@ -79,6 +79,9 @@ const rowName = (name: string) => (row: Obj) => {
   return typeof v === 'string' && v !== '' ? v : undefined;
 };
 
+/** Network rows: every interface but the loopback. */
+const interfaceKey = (r: Obj) => (r.name === 'lo' ? undefined : rowName('name')(r));
+
 /** Every entity, in the order they appear in Home Assistant's device page. */
 export const ENTITIES: readonly EntityDef[] = [
   { key: 'cpu_use', group: 'cpu', component: 'sensor', name: 'CPU use', unit_of_measurement: '%', state_class: 'measurement', suggested_display_precision: 1, fields: ['idlePercent'], value: (r) => {
@@ -99,9 +102,9 @@ export const ENTITIES: readonly EntityDef[] = [
   { key: 'processes', group: 'processesNumber', component: 'sensor', name: 'Processes', state_class: 'measurement', fields: ['total'], value: field('total') },
   { key: 'latency', group: 'latency', component: 'sensor', name: 'Latency to the server', device_class: 'duration', unit_of_measurement: 'ms', state_class: 'measurement', suggested_display_precision: 1, fields: ['meanRttMs'], value: field('meanRttMs') },
   // /proc/net/dev packet counters since boot (the schema keeps no byte counts): total_increasing, so a reboot's reset is a new cycle.
-  { key: 'packets_received', group: 'networkMetrics', component: 'sensor', name: 'Packets received', unit_of_measurement: 'packets', state_class: 'total_increasing', rowKey: (r) => (r.name === 'lo' ? undefined : rowName('name')(r)), fields: ['rxPackets'], value: field('rxPackets') },
-  { key: 'packets_sent', group: 'networkMetrics', component: 'sensor', name: 'Packets sent', unit_of_measurement: 'packets', state_class: 'total_increasing', rowKey: (r) => (r.name === 'lo' ? undefined : rowName('name')(r)), fields: ['txPackets'], value: field('txPackets') },
-  { key: 'wifi_signal', group: 'networkMetrics', component: 'sensor', name: 'Wi-Fi signal', device_class: 'signal_strength', unit_of_measurement: 'dBm', state_class: 'measurement', rowKey: rowName('name'), onlyWhenSet: true, fields: ['wirelessSignalDbm'], value: field('wirelessSignalDbm') },
+  { key: 'packets_received', group: 'networkMetrics', component: 'sensor', name: 'Packets received', unit_of_measurement: 'packets', state_class: 'total_increasing', rowKey: interfaceKey, fields: ['rxPackets'], value: field('rxPackets') },
+  { key: 'packets_sent', group: 'networkMetrics', component: 'sensor', name: 'Packets sent', unit_of_measurement: 'packets', state_class: 'total_increasing', rowKey: interfaceKey, fields: ['txPackets'], value: field('txPackets') },
+  { key: 'wifi_signal', group: 'networkMetrics', component: 'sensor', name: 'Wi-Fi signal', device_class: 'signal_strength', unit_of_measurement: 'dBm', state_class: 'measurement', rowKey: interfaceKey, onlyWhenSet: true, fields: ['wirelessSignalDbm'], value: field('wirelessSignalDbm') },
   { key: 'under_voltage', group: 'piHealth', component: 'binary_sensor', name: 'Under-voltage', device_class: 'problem', fields: ['underVoltageNow'], value: flag('underVoltageNow') },
   { key: 'throttled', group: 'piHealth', component: 'binary_sensor', name: 'Throttled', device_class: 'problem', fields: ['throttledNow'], value: flag('throttledNow') },
   { key: 'frequency_capped', group: 'piHealth', component: 'binary_sensor', name: 'Frequency capped', device_class: 'problem', fields: ['freqCappedNow'], value: flag('freqCappedNow') },
