@@ -14,7 +14,7 @@
 //     configs, states and availability (empty retained messages) and forgets it.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
-import { birthTopic, bridgeStatusTopic, deviceConfigTopic, groupAvailabilityTopic, groupStateTopic, hostStatusTopic, type HaPrefixes } from '../../common/home-assistant.js';
+import { birthTopic, bridgeStatusTopic, under, deviceConfigTopic, groupAvailabilityTopic, groupStateTopic, hostStatusTopic, type HaPrefixes } from '../../common/home-assistant.js';
 import type { Header, MetricName } from '../../common/schema.js';
 import { parseTopic, statusTopic } from '../../common/topics.js';
 import type { IngestorConfig } from '../config.js';
@@ -34,6 +34,8 @@ const SWEEP_EVERY_MS = 1000;
 interface GroupState {
   readonly intervals: number[];
   lastSampleMs: number;
+  /** Taken over "online" from the broker's retained availability at start, before any reading of this run: stale from then on unless readings come. */
+  restoredAtMs?: number;
   available?: boolean;
   /** The newest state JSON, published or waiting for the throttle. */
   state?: string;
@@ -129,11 +131,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
   };
 
   const reading: HomeAssistantBridge['reading'] = (host, metric, message, header) => {
-    let h = hosts.get(host);
-    if (!h) {
-      h = { groups: new Map(), entities: new Map(), taken: new Map(), facts: {} };
-      hosts.set(host, h);
-    }
+    const h = hostState(host);
     let g = h.groups.get(metric);
     if (!g) {
       g = { intervals: [], lastSampleMs: 0, lastPublishMs: 0, keys: new Set() };
@@ -193,8 +191,26 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
 
   const sweep = setInterval(() => {
     const t = now();
-    for (const [host, h] of hosts) for (const [group, g] of h.groups) if (g.available && t - g.lastSampleMs > staleAfterMs(g)) setAvailable(host, group, g, false);
+    for (const [host, h] of hosts) for (const [group, g] of h.groups) if (g.available && t - Math.max(g.lastSampleMs, g.restoredAtMs ?? 0) > staleAfterMs(g)) setAvailable(host, group, g, false);
   }, SWEEP_EVERY_MS);
+
+  const hostState = (host: string): HostState => {
+    let h = hosts.get(host);
+    if (!h) {
+      h = { groups: new Map(), entities: new Map(), taken: new Map(), facts: {} };
+      hosts.set(host, h);
+    }
+    return h;
+  };
+
+  /** A group left "online" by an earlier run: it goes "offline" like any other unless its readings come (a group that failed while the ingestor was away). */
+  const restoreAvailability = (topic: string, text: string) => {
+    const [host, group, last] = topic.slice(cfg.statePrefix.length + 1).split('/');
+    if (!host || !group || last !== 'availability' || text !== 'online') return;
+    const h = hostState(host);
+    if (h.groups.has(group as MetricName)) return;
+    h.groups.set(group as MetricName, { intervals: [], lastSampleMs: 0, restoredAtMs: now(), available: true, lastPublishMs: 0, keys: new Set() });
+  };
 
   /** Every retained message of the bridge again: after Home Assistant's birth, or a reconnect. */
   const republish = () => {
@@ -225,8 +241,12 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
   };
 
   let birthTimer: NodeJS.Timeout | undefined;
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
     const text = payload.toString('utf8').trim();
+    if (under(cfg.statePrefix, topic)) {
+      if (packet.retain) restoreAvailability(topic, text);
+      return;
+    }
     if (topic === birthTopic(prefixes)) {
       if (text !== 'online' || birthTimer) return;
       const delay = Math.round(Math.random() * cfg.rediscoveryDelayMs);
@@ -247,9 +267,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     }
     if (payload.length === 0) return forget(host);
     if (text !== 'online' && text !== 'offline') return; // the ingestor logs and counts bad statuses
-    const h = hosts.get(host);
-    if (h) h.status = text;
-    else hosts.set(host, { groups: new Map(), entities: new Map(), taken: new Map(), facts: {}, status: text });
+    hostState(host).status = text;
     publish(hostStatusTopic(prefixes, host), text);
   });
 
@@ -262,7 +280,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     lastError = '';
     if (connects === 1) {
       publish(bridgeStatusTopic(prefixes), 'online');
-      client.subscribe([birthTopic(prefixes), statusTopic('+')], { qos: 1 }, (err, granted) => {
+      client.subscribe([birthTopic(prefixes), statusTopic('+'), `${cfg.statePrefix}/+/+/availability`], { qos: 1 }, (err, granted) => {
         if (err || granted?.some((x) => x.qos === 128)) {
           log.error({ err, granted }, `the broker refused the subscriptions of the Home Assistant bridge: is "${login.username}" a reader, and broker.homeAssistant set with the same prefixes?`);
           return;

@@ -345,3 +345,27 @@ describe('readers and the retained status', () => {
     c.end(true);
   });
 });
+
+describe('an ingestor started again', () => {
+  // Last in this file: a second bridge on the same prefixes (its stop says "offline" for the bridge).
+  it('takes over a group left "online" by the previous run, and makes it unavailable when no reading comes', async () => {
+    const { startHomeAssistantBridge } = await import('../../../ingestor/home-assistant/bridge.js');
+    const topic = `${STATE}/ha-ghost/cpu/availability`;
+    const reader = await mqtt.connectAsync(brokerUrl, { username: 'ingestor', password: READER_PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
+    await reader.publishAsync(topic, 'online', { qos: 1, retain: true });
+    await reader.endAsync();
+    let offsetMs = 0;
+    const bridge = startHomeAssistantBridge(ingestorCfg.homeAssistant!, { brokerUrl, username: 'ingestor', password: READER_PASSWORD, clientId: 'ha-test-second-bridge' }, '0.1.0', silentLogger, () => Date.now() + offsetMs);
+    try {
+      await bridge.ready;
+      await waitFor('the retained availability taken over', () => bridge.hosts().includes('ha-ghost'), 5000, 20);
+      await sleep(1500);
+      expect((await retained(brokerUrl, [topic])).get(topic)?.payload).toBe('online');
+      // Three unknown intervals (60 s each) later, with no reading of the group:
+      offsetMs = 3 * 60_000 + 3000;
+      await waitFor('the group unavailable', async () => (await retained(brokerUrl, [topic])).get(topic)?.payload === 'offline', 5000, 200);
+    } finally {
+      await bridge.stop();
+    }
+  }, 20_000);
+});
