@@ -27,6 +27,7 @@ import type { IngestorConfig } from '../../../ingestor/config.js';
 import { ENTITIES, type EntityDef } from '../../../ingestor/home-assistant/entities.js';
 import type { Ingestor } from '../../../ingestor/ingestor.js';
 import { closeOf, refusalCode, subackCodes } from '../../../testkit/broker.js';
+import { runCli } from '../../../testkit/cli.js';
 import { hostTree } from '../../../testkit/fixtures.js';
 import { binaryStateProblem, configProblems, parseDiscoveryTopic, renderValueTemplate, sensorStateProblem } from '../../../testkit/home-assistant.js';
 import { influxRows } from '../../../testkit/influxd.js';
@@ -367,5 +368,15 @@ describe('an ingestor started again', () => {
     } finally {
       await bridge.stop();
     }
-  }, 20_000);
+    // `machmon forget` as users run it (the compiled dist/) removes what is left of the host.
+    const file = path.join(dirs[0]!, 'server.json');
+    writeFileSync(file, JSON.stringify({ ingestor: { brokerUrl, password: READER_PASSWORD } }));
+    const r = await runCli(['forget', '--config', file, 'ha-ghost']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(topic);
+    expect((await retained(brokerUrl, [topic])).has(topic)).toBe(false);
+    const none = await runCli(['forget', '--config', file]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('name the hosts');
+  }, 40_000);
 });
