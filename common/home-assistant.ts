@@ -5,7 +5,7 @@
 //   <discoveryPrefix>/status                                   Home Assistant's birth/will ("online"/"offline")
 //   <statePrefix>/status                                       the bridge's own availability (Last Will "offline")
 //   <statePrefix>/<host>/status                                copy of machmon/<host>/status
-//   <statePrefix>/<host>/<group>                               retained JSON state of one metric group
+//   <statePrefix>/<host>/state                                 retained JSON state of the host (every group's entities)
 //   <statePrefix>/<host>/<group>/availability                  "online" while the group's readings arrive
 import * as z from 'zod/mini';
 import { TOPIC_ROOT } from './topics.js';
@@ -37,7 +37,7 @@ export const nodeId = (host: string) => `machmon_${host.replace(/[^A-Za-z0-9_-]/
 export const birthTopic = (p: HaPrefixes) => `${p.discoveryPrefix}/status`;
 export const bridgeStatusTopic = (p: HaPrefixes) => `${p.statePrefix}/status`;
 export const hostStatusTopic = (p: HaPrefixes, host: string) => `${p.statePrefix}/${host}/status`;
-export const groupStateTopic = (p: HaPrefixes, host: string, group: string) => `${p.statePrefix}/${host}/${group}`;
+export const hostStateTopic = (p: HaPrefixes, host: string) => `${p.statePrefix}/${host}/state`;
 export const groupAvailabilityTopic = (p: HaPrefixes, host: string, group: string) => `${p.statePrefix}/${host}/${group}/availability`;
 export const entityConfigTopic = (p: HaPrefixes, component: string, host: string, objectId: string) => `${p.discoveryPrefix}/${component}/${nodeId(host)}/${objectId}/config`;
 export const deviceConfigTopic = (p: HaPrefixes, host: string) => `${p.discoveryPrefix}/device/${nodeId(host)}/config`;

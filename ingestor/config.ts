@@ -49,7 +49,7 @@ export const ingestorSchema = z.strictObject({
         statePrefix: def(topicPrefix, DEFAULT_STATE_PREFIX),
         /** One device config per host (homeassistant/device/<id>/config, Home Assistant 2024.12 and newer) instead of one config per entity. */
         deviceDiscovery: def(z.boolean(), false),
-        /** A group's state topic is published at most this often (a replayed backlog collapses into its newest reading). */
+        /** A host's state topic is published at most this often (the groups of a moment go out together; a replayed backlog collapses into its newest readings). */
         stateMinIntervalMs: def(positiveInt, 5000),
         /** A group whose readings stop for this many of its intervals becomes unavailable. */
         unavailableAfterIntervals: def(positiveInt, 3),

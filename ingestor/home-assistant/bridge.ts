@@ -4,8 +4,10 @@
 //   - one retained discovery config per entity (entities.ts), sent when an entity is first
 //     seen, again when the device block changes (board model, agent version), and again after
 //     Home Assistant's birth message ("online" on <discoveryPrefix>/status) after a random delay;
-//   - one retained JSON state per host and group, at most every stateMinIntervalMs, from the
-//     newest reading only (a replayed backlog never shows old values as current);
+//   - one retained JSON state per host (every group's entities, and each group's sample time),
+//     at most every stateMinIntervalMs, the readings of a moment coalesced into one message
+//     (a message per reading cost more than decoding it), from the newest reading of each
+//     group only (a replayed backlog never shows old values as current);
 //   - availability: its own (Last Will "offline"), each host's (a copy of the agent's retained
 //     machmon/<host>/status, read on this connection) and each group's ("offline" once the
 //     group's readings stop for unavailableAfterIntervals of its intervals), so a failed read
@@ -14,7 +16,7 @@
 //     configs, states and availability (empty retained messages) and forgets it.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
-import { birthTopic, bridgeStatusTopic, under, deviceConfigTopic, groupAvailabilityTopic, groupStateTopic, hostStatusTopic, type HaPrefixes } from '../../common/home-assistant.js';
+import { birthTopic, bridgeStatusTopic, under, deviceConfigTopic, groupAvailabilityTopic, hostStateTopic, hostStatusTopic, type HaPrefixes } from '../../common/home-assistant.js';
 import type { Header, MetricName } from '../../common/schema.js';
 import { parseTopic, statusTopic } from '../../common/topics.js';
 import type { IngestorConfig } from '../config.js';
@@ -30,6 +32,8 @@ const INTERVALS_KEPT = 7;
 /** Slack on top of the missed intervals: delivery and the ingestor's own pace. */
 const STALE_SLACK_MS = 2000;
 const SWEEP_EVERY_MS = 1000;
+/** The groups of one agent tick arrive within a few hundred ms: their state goes out together this long after the first. */
+const COALESCE_MS = 1000;
 
 interface GroupState {
   readonly intervals: number[];
@@ -37,11 +41,6 @@ interface GroupState {
   /** Taken over "online" from the broker's retained availability at start, before any reading of this run: stale from then on unless readings come. */
   restoredAtMs?: number;
   available?: boolean;
-  /** The newest state JSON, published or waiting for the throttle. */
-  state?: string;
-  publishedState?: string;
-  lastPublishMs: number;
-  timer?: NodeJS.Timeout;
   /** Every entity key of the group seen so far: absent rows become null, never a missing key. */
   readonly keys: Set<string>;
 }
@@ -53,6 +52,12 @@ interface HostState {
   facts: DeviceFacts;
   deviceJson?: string;
   status?: string;
+  /** The state JSON's content: every entity's value, and the sample time of each group. */
+  readonly values: Record<string, Json>;
+  readonly times: Record<string, string>;
+  publishedState?: string;
+  lastPublishMs: number;
+  timer?: NodeJS.Timeout;
 }
 
 export interface BridgeLogin {
@@ -114,13 +119,11 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     }
   };
 
-  const publishState = (host: string, group: MetricName, g: GroupState) => {
-    if (g.timer) clearTimeout(g.timer);
-    g.timer = undefined;
-    if (g.state === undefined) return;
-    g.lastPublishMs = now();
-    g.publishedState = g.state;
-    publish(groupStateTopic(prefixes, host, group), g.state, 0);
+  const publishState = (host: string, h: HostState) => {
+    h.timer = undefined;
+    h.lastPublishMs = now();
+    h.publishedState = JSON.stringify({ ...h.values, sample_times: h.times });
+    publish(hostStateTopic(prefixes, host), h.publishedState, 0);
   };
 
   const setAvailable = (host: string, group: MetricName, g: GroupState, available: boolean) => {
@@ -134,7 +137,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     const h = hostState(host);
     let g = h.groups.get(metric);
     if (!g) {
-      g = { intervals: [], lastSampleMs: 0, lastPublishMs: 0, keys: new Set() };
+      g = { intervals: [], lastSampleMs: 0, keys: new Set() };
       h.groups.set(metric, g);
     }
     const t = header.sampleTimeMs;
@@ -147,13 +150,16 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     g.lastSampleMs = t;
 
     // Device facts: the agent's version from every header, the board from piHealth.
-    const facts: DeviceFacts = { ...h.facts, agentVersion: header.agentVersion || h.facts.agentVersion, system: header.system || h.facts.system };
-    if (metric === 'piHealth') {
-      if (typeof message.model === 'string') facts.model = message.model;
-      if (typeof message.revision === 'string') facts.revision = message.revision;
+    const f = h.facts;
+    const model = metric === 'piHealth' && typeof message.model === 'string' ? message.model : f.model;
+    const revision = metric === 'piHealth' && typeof message.revision === 'string' ? message.revision : f.revision;
+    const agentVersion = header.agentVersion || f.agentVersion;
+    const system = header.system || f.system;
+    let deviceJson = h.deviceJson;
+    if (deviceJson === undefined || model !== f.model || revision !== f.revision || agentVersion !== f.agentVersion || system !== f.system) {
+      h.facts = { model, revision, agentVersion, system };
+      deviceJson = JSON.stringify(deviceBlock(host, h.facts, opts));
     }
-    h.facts = facts;
-    const deviceJson = JSON.stringify(deviceBlock(host, facts, opts));
 
     const instances = entitiesOf(metric, message, header, h.taken);
     const added: EntityInstance[] = [];
@@ -177,15 +183,13 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
 
     // A reading older than the group's staleness bound (a backlog replayed) is not shown as now.
     if (now() - t > staleAfterMs(g)) return;
-    const state: Record<string, Json> = { sample_time: new Date(t).toISOString() };
-    for (const k of g.keys) state[k] = k in values ? values[k]! : null;
-    g.state = JSON.stringify(state);
+    for (const k of g.keys) h.values[k] = k in values ? values[k]! : null;
+    h.times[metric] = new Date(t).toISOString();
     setAvailable(host, metric, g, true);
-    const wait = g.lastPublishMs + cfg.stateMinIntervalMs - now();
-    if (wait <= 0) publishState(host, metric, g);
-    else {
-      const gg = g;
-      g.timer ??= setTimeout(() => publishState(host, metric, gg), wait);
+    if (!h.timer) {
+      const hh = h;
+      const wait = Math.max(Math.min(COALESCE_MS, cfg.stateMinIntervalMs), h.lastPublishMs + cfg.stateMinIntervalMs - now());
+      h.timer = setTimeout(() => publishState(host, hh), wait);
     }
   };
 
@@ -197,7 +201,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
   const hostState = (host: string): HostState => {
     let h = hosts.get(host);
     if (!h) {
-      h = { groups: new Map(), entities: new Map(), taken: new Map(), facts: {} };
+      h = { groups: new Map(), entities: new Map(), taken: new Map(), facts: {}, values: {}, times: {}, lastPublishMs: 0 };
       hosts.set(host, h);
     }
     return h;
@@ -209,7 +213,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     if (!host || !group || last !== 'availability' || text !== 'online') return;
     const h = hostState(host);
     if (h.groups.has(group as MetricName)) return;
-    h.groups.set(group as MetricName, { intervals: [], lastSampleMs: 0, restoredAtMs: now(), available: true, lastPublishMs: 0, keys: new Set() });
+    h.groups.set(group as MetricName, { intervals: [], lastSampleMs: 0, restoredAtMs: now(), available: true, keys: new Set() });
   };
 
   /** Every retained message of the bridge again: after Home Assistant's birth, or a reconnect. */
@@ -218,10 +222,8 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     for (const [host, h] of hosts) {
       if (h.status) publish(hostStatusTopic(prefixes, host), h.status);
       if (h.entities.size) publishConfigs(host, h);
-      for (const [group, g] of h.groups) {
-        if (g.available !== undefined) publish(groupAvailabilityTopic(prefixes, host, group), g.available ? 'online' : 'offline');
-        if (g.publishedState !== undefined) publish(groupStateTopic(prefixes, host, group), g.publishedState, 0);
-      }
+      for (const [group, g] of h.groups) if (g.available !== undefined) publish(groupAvailabilityTopic(prefixes, host, group), g.available ? 'online' : 'offline');
+      if (h.publishedState !== undefined) publish(hostStateTopic(prefixes, host), h.publishedState, 0);
     }
   };
 
@@ -231,11 +233,9 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     if (!h) return;
     if (cfg.deviceDiscovery) publish(deviceConfigTopic(prefixes, host), '');
     else for (const e of h.entities.values()) publish(entityConfig(host, e, {}, opts).topic, '');
-    for (const [group, g] of h.groups) {
-      if (g.timer) clearTimeout(g.timer);
-      publish(groupStateTopic(prefixes, host, group), '');
-      publish(groupAvailabilityTopic(prefixes, host, group), '');
-    }
+    if (h.timer) clearTimeout(h.timer);
+    publish(hostStateTopic(prefixes, host), '');
+    for (const group of h.groups.keys()) publish(groupAvailabilityTopic(prefixes, host, group), '');
     hosts.delete(host);
     log.info({ host, entities: h.entities.size }, 'host forgotten: its Home Assistant device removed');
   };
@@ -312,7 +312,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
       stopped ??= (async () => {
         clearInterval(sweep);
         if (birthTimer) clearTimeout(birthTimer);
-        for (const h of hosts.values()) for (const [, g] of h.groups) if (g.timer) clearTimeout(g.timer);
+        for (const h of hosts.values()) if (h.timer) clearTimeout(h.timer);
         if (client.connected) await client.publishAsync(bridgeStatusTopic(prefixes), 'offline', { qos: 1, retain: true }).catch(() => undefined);
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {

@@ -9,7 +9,7 @@ import {
   deviceConfigTopic,
   entityConfigTopic,
   groupAvailabilityTopic,
-  groupStateTopic,
+  hostStateTopic,
   hostStatusTopic,
   nodeId,
   type HaPrefixes,
@@ -58,7 +58,7 @@ export function componentConfig(host: string, e: EntityInstance, opts: Discovery
   const c: JsonObject = {
     name: e.name,
     unique_id: `${nodeId(host)}_${e.objectId}`,
-    state_topic: groupStateTopic(opts, host, def.group),
+    state_topic: hostStateTopic(opts, host),
     value_template: `{{ value_json.${e.objectId} }}`,
     availability: [{ topic: bridgeStatusTopic(opts) }, { topic: hostStatusTopic(opts, host) }, { topic: groupAvailabilityTopic(opts, host, def.group) }],
     availability_mode: 'all',

@@ -82,9 +82,10 @@ async function retained(url: string, filters?: string[]): Promise<Map<string, Go
 const configsOf = (m: Map<string, Got>, host: string) => [...m.values()].filter((g) => g.topic.startsWith(`${PREFIX}/`) && g.topic.includes(`/machmon_${host}/`));
 const objectIdOf = (topic: string) => parseDiscoveryTopic(PREFIX, topic)!.objectId;
 
-/** The entity definition behind a config: its group from the state topic, then its key (row entities: a prefix). */
+/** The entity definition behind a config: its group from its availability topic, then its key (row entities: a prefix). */
+const groupOf = (config: Record<string, unknown>) => (config.availability as { topic: string }[])[2]!.topic.split('/')[2] as MetricName;
 function defOf(config: Record<string, unknown>, objectId: string): { def: EntityDef; rowKey?: string } {
-  const group = (config.state_topic as string).split('/')[2] as MetricName;
+  const group = groupOf(config);
   const defs = ENTITIES.filter((e) => e.group === group);
   const exact = defs.find((e) => !e.rowKey && e.key === objectId);
   if (exact) return { def: exact };
@@ -202,7 +203,8 @@ describe('Home Assistant discovery on a real pipeline', () => {
         const config = JSON.parse(g.payload) as Record<string, unknown>;
         expect(configProblems(parsed!.component, config), g.topic).toEqual([]);
         expect(config.unique_id).toBe(`machmon_${host}_${parsed!.objectId}`);
-        expect(config.availability).toEqual([{ topic: `${STATE}/status` }, { topic: `${STATE}/${host}/status` }, { topic: `${config.state_topic as string}/availability` }]);
+        expect(config.state_topic).toBe(`${STATE}/${host}/state`);
+        expect(config.availability).toEqual([{ topic: `${STATE}/status` }, { topic: `${STATE}/${host}/status` }, { topic: `${STATE}/${host}/${groupOf(config)}/availability` }]);
         devices.add(JSON.stringify(config.device));
         // What Home Assistant makes of the current state.
         const rendered = renderValueTemplate(config.value_template as string, view.get(config.state_topic as string)!.payload);
@@ -228,7 +230,7 @@ describe('Home Assistant discovery on a real pipeline', () => {
         const state = view.get(config.state_topic as string)!.payload;
         const rendered = renderValueTemplate(config.value_template as string, state);
         const { def, rowKey } = defOf(config, objectIdOf(g.topic));
-        const sampleTimeMs = Date.parse((JSON.parse(state) as { sample_time: string }).sample_time);
+        const sampleTimeMs = Date.parse((JSON.parse(state) as { sample_times: Record<string, string> }).sample_times[def.group]!);
         const row = await waitFor(`${host} ${def.group} at ${sampleTimeMs} in InfluxDB`, () => storedRow(host, def.group, sampleTimeMs, rowKey), DEADLINE_MS, 200);
         if (def.key === 'boot_time') {
           // InfluxDB keeps the Pi's local time; Home Assistant gets it as UTC.
@@ -263,7 +265,7 @@ describe('Home Assistant discovery on a real pipeline', () => {
     rmSync(path.join(boxThermal, 'sys/class/thermal/thermal_zone0/temp'));
     await waitFor('the temperature group unavailable', async () => (await retained(brokerUrl, [availability])).get(availability)?.payload === 'offline', DEADLINE_MS, 500);
     const view = await retained(brokerUrl);
-    const temperature = JSON.parse(view.get(`${STATE}/${BOX}/temperature`)!.payload) as Record<string, unknown>;
+    const temperature = JSON.parse(view.get(`${STATE}/${BOX}/state`)!.payload) as Record<string, unknown>;
     expect(temperature.temperature_thermal_zone0_cpu_thermal).toBe(85);
     expect(view.get(`${STATE}/${BOX}/cpu/availability`)?.payload).toBe('online');
     expect(view.get(`${STATE}/${BOX}/mem/availability`)?.payload).toBe('online');
