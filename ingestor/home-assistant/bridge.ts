@@ -98,10 +98,35 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     will: { topic: bridgeStatusTopic(prefixes), payload: Buffer.from('offline'), qos: 1, retain: true },
   });
 
-  const publish = (topic: string, payload: string, qos: 0 | 1 = 1) =>
+  // While the socket is full (discovery of a whole fleet at once) messages wait here, in
+  // order, instead of each leaving a 'drain' listener inside MQTT.js.
+  const waiting: [string, string, 0 | 1][] = [];
+  let next = 0;
+  const send = (topic: string, payload: string, qos: 0 | 1) =>
     client.publish(topic, payload, { qos, retain: true }, (err) => {
       if (err) log.debug({ err, topic }, 'not published');
     });
+  const full = () => client.connected && !!(client.stream as { writableNeedDrain?: boolean } | undefined)?.writableNeedDrain;
+  const pump = () => {
+    while (next < waiting.length && !full()) {
+      const [t, p, q] = waiting[next]!;
+      waiting[next++] = undefined as never;
+      send(t, p, q);
+    }
+    if (next < waiting.length) client.stream.once('drain', pump);
+    else {
+      waiting.length = 0;
+      next = 0;
+    }
+  };
+  const publish = (topic: string, payload: string, qos: 0 | 1 = 1) => {
+    if (next === waiting.length && !full()) {
+      send(topic, payload, qos);
+      return;
+    }
+    waiting.push([topic, payload, qos]);
+    if (waiting.length - next === 1) client.stream.once('drain', pump);
+  };
   const publishJson = (topic: string, payload: Json) => publish(topic, JSON.stringify(payload));
 
   const staleAfterMs = (g: GroupState) => cfg.unavailableAfterIntervals * (g.intervals.length ? median(g.intervals) : UNKNOWN_INTERVAL_MS) + STALE_SLACK_MS;
@@ -278,6 +303,8 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
   client.on('connect', () => {
     connects++;
     lastError = '';
+    // What waited for the old socket's 'drain' goes out on this one.
+    if (next < waiting.length) pump();
     if (connects === 1) {
       publish(bridgeStatusTopic(prefixes), 'online');
       client.subscribe([birthTopic(prefixes), statusTopic('+'), `${cfg.statePrefix}/+/+/availability`], { qos: 1 }, (err, granted) => {
