@@ -76,6 +76,9 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     ? startHomeAssistantBridge(cfg.homeAssistant, { brokerUrl: cfg.brokerUrl, username: cfg.username, password: cfg.password, clientId: `${clientId}-ha`, ca }, AGENT_VERSION, log)
     : undefined;
 
+  let haFailures = 0;
+  let haFailureLoggedAt = 0;
+
   // eslint-disable-next-line prefer-const -- assigned once the acks exist, used by onPublish
   let pipeline: Pipeline;
   const acks = deferAcks(client, {
@@ -87,7 +90,18 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
       switch (routed.kind) {
         case 'points':
           pipeline.add({ epoch, messageId, host: routed.host, seq: routed.seq, lines: routed.lines });
-          if (ha && routed.metric && routed.reading) ha.reading(routed.host, routed.metric, routed.reading.message, routed.reading.header);
+          if (ha && routed.metric && routed.reading) {
+            // A bug of the bridge on strange input must cost Home Assistant a value, never the reading its write.
+            try {
+              ha.reading(routed.host, routed.metric, routed.reading.message, routed.reading.header);
+            } catch (err) {
+              haFailures++;
+              if (Date.now() - haFailureLoggedAt > REJECT_LOG_EVERY_MS) {
+                haFailureLoggedAt = Date.now();
+                log.error({ err, host: routed.host, topic: packet.topic, failures: haFailures }, 'Home Assistant bridge failed on a reading (the reading itself is stored)');
+              }
+            }
+          }
           break;
         case 'rejected':
           stats.reject(routed.error.reason);
