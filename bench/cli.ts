@@ -4,6 +4,7 @@ import path from 'node:path';
 import { benchAgent } from './agent-footprint.js';
 import { benchFleet, FLEET_DEFAULTS, type FleetOptions } from './fleet.js';
 import { benchGoals, benchIngestorAlone, GOALS_DEFAULTS, type GoalsOptions } from './goals.js';
+import { benchHomeAssistant, HOME_ASSISTANT_DEFAULTS } from './home-assistant.js';
 import { benchOutage, OUTAGE_DEFAULTS, type OutageOptions } from './outage.js';
 import { recordPayloads } from './record-payloads.js';
 import { profileTop } from './profile-top.js';
@@ -61,6 +62,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       await ensurePayloads();
       console.log(await benchIngestorAlone(numbers({ repeats: 3, burstAgents: 100, burstMessages: 400 }, opts)));
       return 0;
+    }
+    case 'home-assistant': {
+      await ensurePayloads();
+      const h = await benchHomeAssistant(numbers(HOME_ASSISTANT_DEFAULTS, opts));
+      for (const l of h.lines) console.log(l);
+      return h.ok ? 0 : 1;
     }
     case 'outage': {
       await ensurePayloads();

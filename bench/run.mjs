@@ -3,7 +3,8 @@
 // scripts/ensure.mjs). Names: default or goals [--agents N --minutes N --repeats N
 // --overloadSeconds N] (the goals of README "Scaling", last line GOALS-MET or GOALS-MISSED),
 // ingestor [--repeats N] (the ingestor alone), fleet [--agents N --cycles N --intervalMs MS --workers N
-// --burstAgents N --burstMessages N --repeats N], agent [--seconds N], record (re-record
+// --burstAgents N --burstMessages N --repeats N], agent [--seconds N], home-assistant [--hosts N
+// --cycles N] (what the Home Assistant bridge costs per reading), record (re-record
 // bench/payloads from the collectors), profile-top <file.cpuprofile>. Every benchmark is
 // bounded in time, runs only on 127.0.0.1, and ends with one SUMMARY (or GOALS) line.
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,7 @@
 // The "broker" section of the configuration (README "Configuration reference").
 import * as z from 'zod/mini';
 import { def, hostname, hostPattern, metricsSchema, nonEmpty, nonNegativeInt, opt, port, positiveInt } from '../common/config-kit.js';
+import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_STATE_PREFIX, prefixesApart, topicPrefix } from '../common/home-assistant.js';
 
 /** broker.metrics.port unless set: beside MQTT's 1883/8883. */
 export const BROKER_METRICS_PORT = 9883;
@@ -70,9 +71,26 @@ export const brokerSchema = z.strictObject({
   metrics: metricsSchema(BROKER_METRICS_PORT),
   /** How often the broker publishes its figures on machmon/$broker/stats for the ingestor (measurement MachmonBroker). */
   statsIntervalMs: def(positiveInt, 10_000),
+  /**
+   * Home Assistant's own login (README "Home Assistant"): it may read the discovery and state
+   * topics and publish its birth message, nothing else; readers may then also publish there
+   * (the ingestor's bridge) and clear a host's retained status (`machmon forget`).
+   */
+  homeAssistant: opt(
+    z
+      .strictObject({
+        username: def(hostname, 'homeassistant'),
+        password: z.string({ error: (iss) => (iss.input === undefined ? 'required: Home Assistant\'s own broker password (neither the fleet nor the reader password)' : undefined) }).check(z.minLength(1, 'must not be empty')),
+        discoveryPrefix: def(topicPrefix, DEFAULT_DISCOVERY_PREFIX),
+        statePrefix: def(topicPrefix, DEFAULT_STATE_PREFIX),
+      })
+      .check(z.refine(prefixesApart, { path: ['statePrefix'], message: 'must differ from discoveryPrefix, neither inside the other' })),
+  ),
   dataDir: def(z.string(), './data/broker'),
 }).check(
   z.refine((b) => b.readerPassword !== b.secretPassword, { path: ['readerPassword'], message: 'must differ from broker.secretPassword: the fleet password is on every Pi, and a reader may read the whole fleet and confirm readings' }),
+  z.refine((b) => !b.homeAssistant || (b.homeAssistant.password !== b.secretPassword && b.homeAssistant.password !== b.readerPassword), { path: ['homeAssistant', 'password'], message: 'must differ from broker.secretPassword and broker.readerPassword: Home Assistant may read its own topics only' }),
+  z.refine((b) => !b.homeAssistant || !b.readers.includes(b.homeAssistant.username), { path: ['homeAssistant', 'username'], message: 'is also in broker.readers: give Home Assistant a name of its own' }),
 );
 
 export type BrokerConfig = Readonly<z.infer<typeof brokerSchema>>;

@@ -4,6 +4,7 @@
 //                    only the host it was made for (broker.auth hostKeys or both); the server
 //                    stores nothing per host, `machmon host-key <hostname>` prints one
 //   reader password  broker.readerPassword: only the names in broker.readers
+//   Home Assistant   broker.homeAssistant.password: only broker.homeAssistant.username
 //   client cert      on the TLS listener with broker.tls.requireClientCert: a certificate
 //                    signed by broker.tls.ca names the client in its CN (as Mosquitto's
 //                    use_identity_as_username); no password is needed, a username other than
@@ -51,9 +52,13 @@ export interface LoginPolicy {
 const digest = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
 const same = (a: Buffer, b: Buffer) => timingSafeEqual(a, b);
 
-export function loginPolicy(cfg: Pick<BrokerConfig, 'secretPassword' | 'readerPassword' | 'auth' | 'allowedHosts' | 'readers' | 'revokedHosts'>): LoginPolicy {
+export function loginPolicy(cfg: Pick<BrokerConfig, 'secretPassword' | 'readerPassword' | 'auth' | 'allowedHosts' | 'readers' | 'revokedHosts' | 'homeAssistant'>): LoginPolicy {
   const fleet = digest(Buffer.from(cfg.secretPassword, 'utf8'));
   const reader = digest(Buffer.from(cfg.readerPassword, 'utf8'));
+  const haCfg = cfg.homeAssistant;
+  // Without broker.homeAssistant no password opens this login: a digest nothing hashes to.
+  const haPassword = haCfg ? digest(Buffer.from(haCfg.password, 'utf8')) : Buffer.alloc(32, 0xff);
+  const ha = haCfg ? { discoveryPrefix: haCfg.discoveryPrefix, statePrefix: haCfg.statePrefix } : undefined;
   const allowed = hostMatcher(cfg.allowedHosts);
   const readers = new Set(cfg.readers);
   const revoked = new Set(cfg.revokedHosts);
@@ -63,8 +68,12 @@ export function loginPolicy(cfg: Pick<BrokerConfig, 'secretPassword' | 'readerPa
   const roleOf = (username: string, credential: Credential): LoginResult => {
     if (revoked.has(username)) return { refused: 'host_revoked' };
     if (readers.has(username)) {
-      return credential === 'readerPassword' || credential === 'clientCert' ? { identity: { username, reader: true, credential } } : { refused: 'agent_credential_for_reader' };
+      return credential === 'readerPassword' || credential === 'clientCert' ? { identity: { username, reader: true, credential, ...(ha ? { ha } : {}) } } : { refused: 'agent_credential_for_reader' };
     }
+    if (haCfg && username === haCfg.username) {
+      return credential === 'homeAssistantPassword' || credential === 'clientCert' ? { identity: { username, reader: false, homeAssistant: true, credential, ha } } : { refused: 'wrong_credential_for_home_assistant' };
+    }
+    if (credential === 'homeAssistantPassword') return { refused: 'home_assistant_credential_for_other' };
     if (credential === 'readerPassword') return { refused: 'reader_credential_for_agent' };
     if (credential === 'fleetPassword' && !fleetOk) return { refused: 'fleet_password_disabled' };
     if (credential === 'hostKey' && !hostKeysOk) return { refused: 'host_keys_disabled' };
@@ -84,8 +93,9 @@ export function loginPolicy(cfg: Pick<BrokerConfig, 'secretPassword' | 'readerPa
     // Every comparison is made, whichever matches.
     const isFleet = same(given, fleet);
     const isReader = same(given, reader);
+    const isHa = same(given, haPassword);
     const isHostKey = same(given, digest(username && isHostname(username) ? hostKey(cfg.secretPassword, username) : '\0'));
-    const credential: Credential | undefined = isReader ? 'readerPassword' : isHostKey ? 'hostKey' : isFleet ? 'fleetPassword' : undefined;
+    const credential: Credential | undefined = isReader ? 'readerPassword' : isHa ? 'homeAssistantPassword' : isHostKey ? 'hostKey' : isFleet ? 'fleetPassword' : undefined;
     if (!credential) return { refused: 'bad_password' };
     if (!username) return { refused: 'no_username' };
     if (!isHostname(username)) return { refused: 'bad_username' };

@@ -19,6 +19,10 @@ export const REFUSAL_REASONS = [
   'agent_credential_for_reader',
   /** CONNACK 5: a host's username with the reader password. */
   'reader_credential_for_agent',
+  /** CONNACK 5: Home Assistant's username with another secret than broker.homeAssistant.password. */
+  'wrong_credential_for_home_assistant',
+  /** CONNACK 5: broker.homeAssistant.password with another username than Home Assistant's. */
+  'home_assistant_credential_for_other',
   /** CONNACK 5: the fleet password, but broker.auth is hostKeys. */
   'fleet_password_disabled',
   /** CONNACK 5: a host key, but broker.auth is fleetPassword. */

@@ -12,7 +12,7 @@ import type { LoginConfig } from './hooks/authenticate.js';
 import type { Broker } from './server.js';
 
 /** The broker keys a reload applies. */
-export const RELOADED_KEYS = ['secretPassword', 'readerPassword', 'auth', 'allowedHosts', 'readers', 'revokedHosts'] as const satisfies readonly (keyof LoginConfig)[];
+export const RELOADED_KEYS = ['secretPassword', 'readerPassword', 'auth', 'allowedHosts', 'readers', 'revokedHosts', 'homeAssistant'] as const satisfies readonly (keyof LoginConfig)[];
 
 export type ReloadOutcome = { applied: true; dropped: number; needRestart: string[] } | { applied: false; message: string };
 

@@ -111,7 +111,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   const isDevice = (conn: GuardedConnection) => {
     const client = conn.client as Client | undefined;
     const id = client ? identities.get(client) : undefined;
-    return id !== undefined && !id.reader;
+    return id !== undefined && !id.reader && !id.homeAssistant;
   };
   if (cfg.cluster) {
     persistence = new RedisPersistence({ ...redisOptions(cfg.cluster.redisUrl), maxSessionDelivery: cfg.cluster.maxSessionDelivery });

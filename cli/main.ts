@@ -66,6 +66,15 @@ export const COMMANDS: Record<string, Command> = {
       'Options: --out <dir> (default ./mosquitto), --hosts a,b,... (hostnames behind the globs of\n' +
       'broker.allowedHosts: a password file needs explicit names). Run mosquitto -c <dir>/mosquitto.conf.',
   },
+  forget: {
+    summary: "remove retired hosts: their retained status and their Home Assistant device",
+    sections: ['ingestor'],
+    help:
+      'Usage: machmon forget <hostname>... Reads the "ingestor" section and logs in as the ingestor does.\n' +
+      'Deletes the retained machmon/<host>/status and every retained Home Assistant discovery config, state\n' +
+      'and availability topic of the host (empty retained messages), so the device disappears from Home\n' +
+      'Assistant. A host still running comes back with its next reading.',
+  },
   top: {
     summary: 'the fleet live in the terminal: one line per host, from the broker',
     sections: [],
@@ -93,7 +102,7 @@ interface Args {
   config?: string;
   out?: string;
   hosts?: string;
-  /** host-key: the hostnames. */
+  /** host-key and forget: the hostnames. */
   names?: string[];
   url?: string;
   user?: string;
@@ -134,7 +143,7 @@ export function parseArgs(argv: readonly string[]): Args {
     help: values.help ?? false,
   };
   const rest = positionals.slice(1);
-  if (args.command === 'host-key') args.names = rest;
+  if (args.command === 'host-key' || args.command === 'forget') args.names = rest;
   else if (rest.length) args.error = `unexpected argument ${rest[0]}`;
   const misplaced = Object.keys(ONLY_FOR).find((o) => values[o as keyof typeof values] !== undefined && ONLY_FOR[o] !== args.command);
   if (misplaced && args.command && !args.error) args.error = `--${misplaced} is an option of machmon ${ONLY_FOR[misplaced]}, not of ${args.command}`;
@@ -210,6 +219,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (args.command === 'host-key') {
     const { printHostKeys } = await import('./host-key.js');
     return printHostKeys(config.broker!, args.names ?? []);
+  }
+
+  if (args.command === 'forget') {
+    const { runForget } = await import('./forget.js');
+    return runForget(config.ingestor!, args.names ?? []);
   }
 
   if (args.command === 'mosquitto-config') {

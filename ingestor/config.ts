@@ -1,6 +1,7 @@
 // The "ingestor" section of the configuration (README "Configuration reference").
 import * as z from 'zod/mini';
-import { def, hostname, metricsSchema, nonEmpty, opt, positiveInt } from '../common/config-kit.js';
+import { def, hostname, metricsSchema, nonEmpty, nonNegativeInt, opt, positiveInt } from '../common/config-kit.js';
+import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_STATE_PREFIX, prefixesApart, topicPrefix } from '../common/home-assistant.js';
 
 /** ingestor.metrics.port unless set: beside InfluxDB's 8086. */
 export const INGESTOR_METRICS_PORT = 9886;
@@ -44,8 +45,30 @@ export const ingestorSchema = z.strictObject({
   stopTimeoutMs: def(positiveInt, 5_000),
   /** /metrics, /healthz and /readyz (README "Self-metrics"). */
   metrics: metricsSchema(INGESTOR_METRICS_PORT),
+  /** Home Assistant MQTT discovery for every host (README "Home Assistant"); absent: off. */
+  homeAssistant: opt(
+    z
+      .strictObject({
+        enabled: def(z.boolean(), true),
+        discoveryPrefix: def(topicPrefix, DEFAULT_DISCOVERY_PREFIX),
+        statePrefix: def(topicPrefix, DEFAULT_STATE_PREFIX),
+        /** One device config per host (homeassistant/device/<id>/config, Home Assistant 2024.12 and newer) instead of one config per entity. */
+        deviceDiscovery: def(z.boolean(), false),
+        /** A host's state topic is published at most this often (the groups of a moment go out together; a replayed backlog collapses into its newest readings). */
+        stateMinIntervalMs: def(positiveInt, 5000),
+        /** A group whose readings stop for this many of its intervals becomes unavailable. */
+        unavailableAfterIntervals: def(positiveInt, 3),
+        /** After Home Assistant's birth message, discovery is sent again after a random delay up to this. */
+        rediscoveryDelayMs: def(nonNegativeInt, 5000),
+        /** The device's "Visit" link in Home Assistant, {host} replaced by the hostname (e.g. a Grafana host dashboard). */
+        configurationUrl: opt(z.string().check(z.regex(/^(https?:\/\/|homeassistant:\/\/)\S+$/, 'must be an http(s):// or homeassistant:// URL'))),
+      })
+      .check(z.refine(prefixesApart, { path: ['statePrefix'], message: 'must differ from discoveryPrefix, neither inside the other' })),
+  ),
   dataDir: def(z.string(), './data/ingestor'),
-});
+}).check(
+  z.refine((i) => !(i.homeAssistant?.enabled && i.sharedGroup), { path: ['homeAssistant'], message: 'cannot be on with ingestor.sharedGroup: each ingestor of a shared group sees only a share of every host\'s readings' }),
+);
 
 export type IngestorConfig = Readonly<z.infer<typeof ingestorSchema>>;
 export type InfluxConfig = Readonly<z.infer<typeof influxSchema>>;

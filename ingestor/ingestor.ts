@@ -15,6 +15,8 @@ import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';
 import { createInfluxWriter } from './influx/index.js';
 import { influxProbe, ingestorNotReady, registerIngestorMetrics, type IngestorFigureSource } from './metrics.js';
+import { AGENT_VERSION } from '../agent/runtime/version.js';
+import { startHomeAssistantBridge, type HomeAssistantBridge } from './home-assistant/bridge.js';
 import { deferAcks } from './mqtt-ack.js';
 import { Pipeline } from './pipeline.js';
 import { route } from './router.js';
@@ -23,6 +25,8 @@ import { IngestorStats } from './stats.js';
 export interface Ingestor extends Service {
   readonly stats: IngestorStats;
   readonly client: MqttClient;
+  /** The Home Assistant bridge (ingestor.homeAssistant), when on. */
+  readonly homeAssistant?: HomeAssistantBridge;
   readonly clientId: string;
   /** The port of /metrics, /healthz and /readyz when ingestor.metrics.enabled. */
   readonly metricsPort?: number;
@@ -71,6 +75,14 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     log.warn({ host, reason, topic, detail: message, suppressedSinceLast: last?.suppressed ?? 0 }, 'message rejected');
   };
 
+  // README "Home Assistant": its own connection (its own Last Will), fed the readings decoded here.
+  const ha = cfg.homeAssistant?.enabled
+    ? startHomeAssistantBridge(cfg.homeAssistant, { brokerUrl: cfg.brokerUrl, username: cfg.username, password: cfg.password, clientId: `${clientId}-ha`, ca }, AGENT_VERSION, log)
+    : undefined;
+
+  let haFailures = 0;
+  let haFailureLoggedAt = 0;
+
   // eslint-disable-next-line prefer-const -- assigned once the acks exist, used by onPublish
   let pipeline: Pipeline;
   const acks = deferAcks(client, {
@@ -83,6 +95,18 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
       switch (routed.kind) {
         case 'points':
           pipeline.add({ epoch, messageId, host: routed.self ? undefined : routed.host, seq: routed.seq, lines: routed.lines, self: routed.self });
+          if (ha && routed.metric && routed.reading) {
+            // A bug of the bridge on strange input must cost Home Assistant a value, never the reading its write.
+            try {
+              ha.reading(routed.host, routed.metric, routed.reading.message, routed.reading.header);
+            } catch (err) {
+              haFailures++;
+              if (Date.now() - haFailureLoggedAt > REJECT_LOG_EVERY_MS) {
+                haFailureLoggedAt = Date.now();
+                log.error({ err, host: routed.host, topic: packet.topic, failures: haFailures }, 'Home Assistant bridge failed on a reading (the reading itself is stored)');
+              }
+            }
+          }
           break;
         case 'rejected':
           stats.reject(routed.error.reason);
@@ -175,6 +199,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
   return {
     stats,
     client,
+    ...(ha ? { homeAssistant: ha } : {}),
     clientId,
     metricsPort: metricsServer?.port,
     subscribed,
@@ -184,6 +209,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
         stopping = true;
         clearInterval(selfTimer);
         await pipeline.stop();
+        await ha?.stop();
         // Graceful end lets the last confirmations out; a broker that is away gets 2 s.
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {

@@ -31,12 +31,14 @@ const RETURN_CODES: Partial<Record<RefusalReason, 2 | 4 | 5>> = {
   fleet_password_disabled: 5,
   host_keys_disabled: 5,
   cert_name_mismatch: 5,
+  wrong_credential_for_home_assistant: 5,
+  home_assistant_credential_for_other: 5,
   will_not_allowed: 5,
   client_id_in_use: 2,
 };
 
 /** The broker section's keys that decide who logs in; they take effect on reload. */
-export type LoginConfig = Pick<BrokerConfig, 'secretPassword' | 'readerPassword' | 'auth' | 'allowedHosts' | 'readers' | 'revokedHosts'>;
+export type LoginConfig = Pick<BrokerConfig, 'secretPassword' | 'readerPassword' | 'auth' | 'allowedHosts' | 'readers' | 'revokedHosts' | 'homeAssistant'>;
 
 export interface AuthenticateDeps {
   login: LoginConfig;

@@ -1,5 +1,6 @@
 // Publish ACL (README "Security model"): a client publishes only under machmon/<its username>/...;
-// machmon/<any host>/confirm/... only readers may publish (end-to-end confirmations).
+// machmon/<any host>/confirm/... only readers may publish (end-to-end confirmations); the
+// Home Assistant topics as broker/acl.ts says.
 // $SYS stays closed. Aedes answers a refusal by closing the connection without PUBACK
 // (MQTT 3.1.1 has no negative PUBACK), so the message never reaches a subscriber.
 // The payload limit is checked here exactly; the framer in front of Aedes has already
@@ -30,7 +31,8 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps): AuthorizePub
       return callback(topic.startsWith(`${TOPIC_ROOT}/`) ? null : new RefusedError('publish_denied', `stored will to ${topic} refused`));
     }
     const id = deps.identities.get(client);
-    if (!id || !mayPublish(id, topic)) {
+    const empty = typeof packet.payload === 'string' ? packet.payload.length === 0 : packet.payload.length === 0;
+    if (!id || !mayPublish(id, topic, { clearsRetained: packet.retain && empty })) {
       deps.refusals.publish_denied++;
       deps.log.warn({ address: addressOf(client), clientId: client.id, username: id?.username, topic }, 'publish refused');
       return callback(new RefusedError('publish_denied', `publish to ${topic} refused`));

@@ -15,8 +15,9 @@ export function handleMetric(host: string, metric: MetricName, payload: Uint8Arr
   }
   try {
     const header = validateReading(metricSpec(metric), message, host, receivedAtMs);
-    const lines = toLines(metric, enrich(metric, message, header, receivedAtMs), header);
-    return { kind: 'points', host, metric, seq: header.seq ?? 0, lines };
+    const enriched = enrich(metric, message, header, receivedAtMs);
+    const lines = toLines(metric, enriched, header);
+    return { kind: 'points', host, metric, seq: header.seq ?? 0, lines, reading: { message: enriched, header } };
   } catch (err) {
     if (!(err instanceof PayloadError)) throw err;
     // Rejected for good: confirm its seq too, so the agent stops re-sending it — but only

@@ -14,7 +14,7 @@ const file = (name: string, content: string) => {
 };
 
 describe('machmon CLI', () => {
-  it.each(['broker', 'agent', 'ingestor', 'up', 'decode', 'host-key', 'mosquitto-config'])('%s --help exits 0 and shows the options', async (cmd) => {
+  it.each(['broker', 'agent', 'ingestor', 'up', 'decode', 'host-key', 'mosquitto-config', 'forget'])('%s --help exits 0 and shows the options', async (cmd) => {
     const r = await runCli([cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`machmon ${cmd}`);

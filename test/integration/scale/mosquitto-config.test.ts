@@ -1,7 +1,8 @@
 // `machmon mosquitto-config` (broker/mosquitto-config.ts) against Debian's mosquitto: the
 // generated password file admits exactly the fleet's hosts (fleet password or each its host
 // key, as broker.auth says) and readers with the reader password, never with the fleet
-// password; the ACL keeps every host to its own topics, confirmations to readers.
+// password; the ACL keeps every host to its own topics, confirmations to readers, and Home
+// Assistant (broker.homeAssistant) to its discovery and state topics.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -192,5 +193,56 @@ describe('mosquitto-config with client certificates', () => {
     expect(got).toContain('machmon/pi-a/status cert');
     expect(got).not.toContain('machmon/pi-b/cpu forged');
     await expect(tlsConnect('none')).rejects.toThrow();
+  });
+});
+
+describe('mosquitto-config with Home Assistant (broker.homeAssistant)', () => {
+  const HA_PASSWORD = 'home-assistant-secret';
+  let dir: string;
+  let mosquitto: Server;
+  let result: ReturnType<typeof writeMosquittoConfig>;
+  const clients: MqttClient[] = [];
+  beforeAll(async () => {
+    ({ dir, result, mosquitto } = await mosquittoFor('machmon-mosq-ha-', { homeAssistant: { password: HA_PASSWORD } }, ['pi-b']));
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await mosquitto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('puts Home Assistant in the password file and gives it, in the ACL, its own topics only', () => {
+    expect(result.users).toEqual(['ingestor', 'homeassistant', 'pi-a', 'pi-b']);
+    const acl = readFileSync(result.files.acl, 'utf8');
+    expect(acl).toContain('user homeassistant\ntopic read homeassistant/#\ntopic read machmon-ha/#\ntopic write homeassistant/status\n');
+    expect(acl).toContain('user ingestor\ntopic read machmon/#\ntopic write machmon/+/confirm/stored\ntopic write machmon/+/status\ntopic readwrite homeassistant/#\ntopic readwrite machmon-ha/#\n');
+  });
+
+  it('Home Assistant logs in with its password only, reads discovery and states but no reading, and writes only its birth message', async () => {
+    const refused = /Not authorized|Bad username or password/;
+    await expect(connect(mosquitto.port, 'homeassistant', READER_PASSWORD)).rejects.toThrow(refused);
+    await expect(connect(mosquitto.port, 'homeassistant', PASSWORD)).rejects.toThrow(refused);
+    const ha = await connect(mosquitto.port, 'homeassistant', HA_PASSWORD);
+    const forger = await connect(mosquitto.port, 'homeassistant', HA_PASSWORD);
+    const reader = await connect(mosquitto.port, 'ingestor');
+    const a = await connect(mosquitto.port, 'pi-a');
+    clients.push(ha, forger, reader, a);
+    const haGot = collect(ha);
+    const readerGot = collect(reader);
+    await ha.subscribeAsync(['homeassistant/#', 'machmon-ha/#', 'machmon/#'], { qos: 1 });
+    await reader.subscribeAsync(['homeassistant/status', 'machmon/#'], { qos: 1 });
+    await reader.publishAsync('homeassistant/sensor/machmon_pi-a/cpu_use/config', '{"name":"CPU use"}', { qos: 1 });
+    await reader.publishAsync('machmon-ha/pi-a/cpu', '{"cpu_use":12.5}', { qos: 1 });
+    await a.publishAsync('machmon/pi-a/cpu', 'reading', { qos: 1 });
+    forger.publish('machmon/pi-a/cpu', 'forged', { qos: 1 });
+    forger.publish('machmon/pi-a/confirm/stored', 'forged-confirm', { qos: 1 });
+    await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    for (let i = 0; i < 100 && !(readerGot.includes('homeassistant/status online') && haGot.length >= 2); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(haGot.filter((m) => !m.startsWith('homeassistant/status'))).toEqual(['homeassistant/sensor/machmon_pi-a/cpu_use/config {"name":"CPU use"}', 'machmon-ha/pi-a/cpu {"cpu_use":12.5}']);
+    expect(readerGot).toContain('machmon/pi-a/cpu reading');
+    expect(readerGot).toContain('homeassistant/status online');
+    expect(readerGot).not.toContain('machmon/pi-a/cpu forged');
+    expect(readerGot).not.toContain('machmon/pi-a/confirm/stored forged-confirm');
   });
 });
