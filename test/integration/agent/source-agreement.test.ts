@@ -160,9 +160,9 @@ describe('procfs and systeminformation agree on this machine', () => {
     expect(rest.every((r) => r.ipv4 === undefined && r.ipv6 === undefined)).toBe(true);
     for (const row of s.rows ?? []) {
       const q = (p.rows ?? []).find((r) => r.name === row.name)!;
-      expect({ ipv4: row.ipv4, netmask: row.netmask, ipv6: row.ipv6, mac: row.mac, mtu: row.mtu }, row.name).toEqual({ ipv4: q.ipv4, netmask: q.netmask, ipv6: q.ipv6, mac: q.mac, mtu: q.mtu });
+      expect({ ipv4: row.ipv4, netmask: row.netmask, ipv6: row.ipv6, mac: row.mac, mtu: row.mtu }, String(row.name)).toEqual({ ipv4: q.ipv4, netmask: q.netmask, ipv6: q.ipv6, mac: q.mac, mtu: q.mtu });
       // Counters only grow: systeminformation read them a moment later or earlier.
-      expect(Math.abs(row.rxErrors! - q.rxErrors!), row.name).toBeLessThanOrEqual(10);
+      expect(Math.abs(row.rxErrors! - q.rxErrors!), String(row.name)).toBeLessThanOrEqual(10);
     }
   });
 
