@@ -126,7 +126,8 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
     const siLoopFile = path.join(dir, 'loop-si.json');
     const siAgent = await startChild('machmon-agent-si', process.execPath, ['--import', PRELOAD, MACHMON, 'agent', '--config', siFile], path.join(dir, 'agent-si.log'), loopEnv(siLoopFile));
     stops.unshift(() => siAgent.stop());
-    const empty = await startChild('empty-node', node, [...flags, '-e', 'setInterval(() => {}, 1 << 30)'], path.join(dir, 'empty.log'));
+    // With the same preload as the agents, so the RSS over the runtime is the agent's own.
+    const empty = await startChild('empty-node', node, [...flags, '--import', PRELOAD, '-e', 'setInterval(() => {}, 1 << 30)'], path.join(dir, 'empty.log'), loopEnv(path.join(dir, 'loop-empty.json')));
     stops.unshift(() => empty.stop());
 
     const nePort = await freePort();

@@ -63,6 +63,9 @@ export function siCollectors({ si, slowIntervalMs, now = Date.now }: SiTableOpti
   const processes = every(slowIntervalMs, () => si.processes());
   const interfaces = every(slowIntervalMs, () => si.networkInterfaces());
   const users = every(slowIntervalMs, () => si.users());
+  // disk and partitions tick together: one df (fsSize) serves both, as the procfs source's
+  // filesystem read does; a group's next tick (>= 1 s later) calls again.
+  const fsSize = every(500, () => si.fsSize());
 
   const entry = <M extends MetricName>(name: M, collect: (ctx: CollectorContext, once: LogOnce) => () => Promise<Reading<M>>, defaultIntervalMs?: number): CollectorEntry<M> => ({
     defaultEnabled: true,
@@ -90,12 +93,12 @@ export function siCollectors({ si, slowIntervalMs, now = Date.now }: SiTableOpti
       return m.reading;
     }),
     disk: entry('disk', () => async () => {
-      const fss = mapFilesystems(await si.fsSize(), platform);
+      const fss = mapFilesystems(await fsSize.get(), platform);
       if (fss.length === 0) throw new NoDataError('disk: systeminformation fsSize() listed no disk filesystem');
       return mapDisk(fss);
     }),
     partitions: entry('partitions', (_ctx, once) => async () => {
-      const fss = mapFilesystems(await si.fsSize(), platform);
+      const fss = mapFilesystems(await fsSize.get(), platform);
       if (fss.length === 0) throw new NoDataError('partitions: systeminformation fsSize() listed no disk filesystem');
       const m = mapPartitions(fss);
       noteUnset(once, m, {});

@@ -227,9 +227,14 @@ describe('slow calls', () => {
     const si = recordedSi('linux-x86');
     const table = siCollectors({ si, slowIntervalMs: 60_000 });
     const { ctx } = collectorContext({});
-    const groups = ['cpusNumber', 'processesNumber', 'process', 'networkMetrics', 'systemAdditionalInfo'] as const;
+    const groups = ['cpusNumber', 'processesNumber', 'process', 'networkMetrics', 'systemAdditionalInfo', 'disk', 'partitions'] as const;
     const cs = groups.map((g) => table[g]!.create({ ...ctx, log: ctx.log }));
-    for (let i = 0; i < 3; i++) await Promise.all(cs.map((c) => c.collect()));
-    expect({ processes: si.calls['processes'], networkInterfaces: si.calls['networkInterfaces'], users: si.calls['users'], cpu: si.calls['cpu'], networkStats: si.calls['networkStats'] }).toEqual({ processes: 1, networkInterfaces: 1, users: 1, cpu: 1, networkStats: 3 });
+    for (let i = 0; i < 3; i++) {
+      await Promise.all(cs.map((c) => c.collect()));
+      // the next cycle, a second later
+      await new Promise((r) => setTimeout(r, 510));
+    }
+    // disk and partitions share one fsSize() (one df) per cycle.
+    expect({ processes: si.calls['processes'], networkInterfaces: si.calls['networkInterfaces'], users: si.calls['users'], cpu: si.calls['cpu'], networkStats: si.calls['networkStats'], fsSize: si.calls['fsSize'] }).toEqual({ processes: 1, networkInterfaces: 1, users: 1, cpu: 1, networkStats: 3, fsSize: 3 });
   });
 });
