@@ -6,7 +6,7 @@
 // (README "Other systems: macOS and Windows", the table of fields).
 import { describe, expect, it } from 'vitest';
 import { siCollectors } from '../../../../agent/collectors/si/index.js';
-import { mapCpu, mapFilesystems, mapMem, mapProcessTop, systemFromOsInfo } from '../../../../agent/collectors/si/map.js';
+import { mapCpu, mapFilesystems, mapMem, mapProcessTop, mapTemperature, systemFromOsInfo } from '../../../../agent/collectors/si/map.js';
 import { every } from '../../../../agent/collectors/si/source.js';
 import type { Reading } from '../../../../agent/collectors/types.js';
 import { loadSource, resolveSource } from '../../../../agent/runtime/source.js';
@@ -207,6 +207,29 @@ describe('the mapping', () => {
     expect(r.bootTime).toBe(`${when.getFullYear()}-${String(when.getMonth() + 1).padStart(2, '0')}-${String(when.getDate()).padStart(2, '0')} ${when.toTimeString().slice(0, 8)}`);
     const { out: win } = await readAll('win32-source');
     expect(win['systemAdditionalInfo']!.reading).not.toHaveProperty('load1');
+  });
+});
+
+describe('temperature', () => {
+  it('the CPU figure and each core, tagged source systeminformation; systeminformation\'s -1 and null are no value', () => {
+    // The shape of docs/cpu.html's cpuTemperature() example (sebhildebrandt/systeminformation).
+    expect(mapTemperature({ main: 34, cores: [34, 35], max: 37, socket: [16.8], chipset: 49 })).toEqual([
+      { sensor: 'cpu', source: 'systeminformation', degreesCelsius: 34 },
+      { sensor: 'core0', source: 'systeminformation', degreesCelsius: 34 },
+      { sensor: 'core1', source: 'systeminformation', degreesCelsius: 35 },
+    ]);
+    expect(mapTemperature({ main: -1, cores: [], max: -1 })).toEqual([]);
+    expect(mapTemperature(siRecording('darwin-docs')['cpuTemperature'] as Si.CpuTemperatureData)).toEqual([]);
+  });
+
+  it('without a sensor: the mock when it is among temperature.sources, else nothing', async () => {
+    const table = siCollectors({ si: recordedSi('darwin-docs'), slowIntervalMs: 1000 });
+    const withMock = collectorContext({});
+    const r = (await table.temperature!.create(withMock.ctx).collect()) as Reading<'temperature'>;
+    expect(r.rows).toEqual([{ sensor: 'mock', source: 'mock', degreesCelsius: expect.any(Number) }]);
+    expect(withMock.lines.some((l) => String(l.msg).includes('optional native sensor module'))).toBe(true);
+    const noMock = collectorContext({ temperature: { sources: ['thermal'] } });
+    await expect(table.temperature!.create(noMock.ctx).collect()).rejects.toThrow(/no value/);
   });
 });
 
