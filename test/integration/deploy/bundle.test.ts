@@ -1,5 +1,5 @@
 // The Pi bundle (`npm run build:agent`): one file, agent only, Node 18, plus a checked tarball.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,17 +121,26 @@ describe('agent tarball', () => {
     }
   });
 
-  it('reads systeminformation when it is installed beside it (a Mac or a PC without the npm package)', () => {
+  it('reads systeminformation when it is installed beside it (a Mac or a PC without the npm package)', async () => {
     const dir = tempDir('machmon-bundle-si-');
     copyFileSync(build.bundle, path.join(dir, 'machmon-agent.cjs'));
     mkdirSync(path.join(dir, 'node_modules'));
     symlinkSync(path.join(REPO, 'node_modules', 'systeminformation'), path.join(dir, 'node_modules', 'systeminformation'));
     writeFileSync(path.join(dir, 'si.json'), JSON.stringify({ agent: { password: 'x', source: 'systeminformation', brokerUrl: 'mqtt://127.0.0.1:1', dataDir: path.join(dir, 'data'), metrics: { latency: { enabled: false } } }, log: { level: 'info' } }));
-    const r = spawnSync(process.execPath, [path.join(dir, 'machmon-agent.cjs'), '--config', path.join(dir, 'si.json')], { cwd: dir, encoding: 'utf8', timeout: 8000, killSignal: 'SIGTERM' });
-    const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; source?: string });
+    const child = spawn(process.execPath, [path.join(dir, 'machmon-agent.cjs'), '--config', path.join(dir, 'si.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const stop = setTimeout(() => child.kill('SIGTERM'), 6000);
+    const hard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(stop);
+    clearTimeout(hard);
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; source?: string });
     expect(lines.find((l) => l.msg.startsWith('collectors read systeminformation'))?.source).toBe('systeminformation');
     expect(lines.some((l) => l.msg === 'machmon-agent bundle running')).toBe(true);
-  });
+    expect(code).toBe(0);
+  }, 30_000);
 
   it('is reproducible: the same sources give the same tarball', () => {
     const again = tempDir('machmon-agent-build2-');
