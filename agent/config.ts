@@ -38,6 +38,14 @@ export const agentSchema = z.strictObject({
   certFile: opt(z.string()),
   keyFile: opt(z.string()),
   system: opt(z.string()),
+  /**
+   * Where the collectors read the machine (README "Other systems: macOS and Windows"):
+   * auto = procfs on Linux, systeminformation elsewhere; procfs = /proc and /sys directly
+   * (the Pi's); systeminformation = the systeminformation package, loaded only then.
+   */
+  source: def(z.enum(['auto', 'procfs', 'systeminformation']), 'auto'),
+  /** The systeminformation source: processes(), networkInterfaces() and users() spawn tools; they are called at most this often. */
+  systeminformation: z.prefault(z.strictObject({ slowIntervalMs: def(positiveInt, 30_000) }), {}),
   intervalMs: def(positiveInt, 10_000),
   metrics: z.prefault(z.strictObject(metricOverrides), {}),
   temperature: z.prefault(

@@ -15,6 +15,8 @@ export interface ProcSample {
   pid: number;
   /** utime + stime, seconds. */
   cpuSeconds: number;
+  /** cutime + cstime, seconds: the CPU of the children it has waited for (ps, df, ping spawned by it). */
+  childCpuSeconds: number;
   rssKb: number;
   /** Peak resident set size (VmHWM) since the process started. */
   peakRssKb: number;
@@ -27,6 +29,12 @@ export function parseStatCpuTicks(stat: string): number {
   return Number(rest[11]) + Number(rest[12]);
 }
 
+/** cutime + cstime (fields 16 and 17) of /proc/<pid>/stat text, in ticks. */
+export function parseStatChildCpuTicks(stat: string): number {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[13]) + Number(rest[14]);
+}
+
 export function parseStatusKb(status: string, key: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
   return m ? Number(m[1]) : NaN;
@@ -36,7 +44,7 @@ export function sampleProc(pid: number): ProcSample | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { pid, cpuSeconds: parseStatCpuTicks(stat) / clkTck(), rssKb: parseStatusKb(status, 'VmRSS'), peakRssKb: parseStatusKb(status, 'VmHWM') };
+    return { pid, cpuSeconds: parseStatCpuTicks(stat) / clkTck(), childCpuSeconds: parseStatChildCpuTicks(stat) / clkTck(), rssKb: parseStatusKb(status, 'VmRSS'), peakRssKb: parseStatusKb(status, 'VmHWM') };
   } catch {
     return undefined;
   }
@@ -56,6 +64,8 @@ export function pidsByCmdline(needle: string): number[] {
 
 /** CPU seconds spent between two samples of the same process. */
 export const cpuBetween = (a: ProcSample | undefined, b: ProcSample | undefined): number => (a && b ? b.cpuSeconds - a.cpuSeconds : NaN);
+/** The same, with the CPU of the children it ended and waited for meanwhile. */
+export const cpuWithChildrenBetween = (a: ProcSample | undefined, b: ProcSample | undefined): number => (a && b ? b.cpuSeconds + b.childCpuSeconds - a.cpuSeconds - a.childCpuSeconds : NaN);
 
 /** Starts a program with its output appended to logFile (testkit's Program keeps its last lines for error messages). */
 export async function startChild(name: string, cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Promise<Program> {

@@ -49,12 +49,20 @@ export function findPing(envPath = process.env.PATH ?? ''): string | undefined {
 
 const NOT_PERMITTED = /operation not permitted|permission denied|socktype|cap_net_raw/i;
 
-export function createLatency(ctx: CollectorContext): Collector<'latency'> {
+export interface LatencyDeps {
+  /** process.platform by default. */
+  platform?: NodeJS.Platform;
+}
+
+export function createLatency(ctx: CollectorContext, deps: LatencyDeps = {}): Collector<'latency'> {
   const { config, log } = ctx;
   const once = logOnce(log);
   const { count, timeoutMs, method } = config.latency;
   const target = latencyTarget(config.brokerUrl, config.latency.target);
-  let ping = method === 'tcp' ? undefined : findPing();
+  // auto: ping on Linux only; the flags and the summary are those of iputils ping (macOS's -W
+  // counts milliseconds, Windows' ping has other flags altogether), so elsewhere the TCP probe.
+  const platform = deps.platform ?? process.platform;
+  let ping = method === 'tcp' || (method === 'auto' && platform !== 'linux' && platform !== 'android') ? undefined : findPing();
   if (method === 'icmp' && !ping) log.warn({}, 'latency.method is icmp but no ping binary was found: using the TCP connect time');
   let aborter = new AbortController();
 
@@ -132,5 +140,5 @@ export function createLatency(ctx: CollectorContext): Collector<'latency'> {
 
 export const collector: CollectorEntry<'latency'> = {
   defaultEnabled: true,
-  create: createLatency,
+  create: (ctx) => createLatency(ctx),
 };

@@ -10,7 +10,6 @@ import { decodeMetric, encodeMetric, encodeTypedMetric, type MetricMessages, typ
 import { TimeStatus } from '../../proto/gen/machmon.js';
 import type { Service } from '../../common/service.js';
 import { metricTopic } from '../../common/topics.js';
-import { COLLECTORS } from '../collectors/index.js';
 import type { Reading } from '../collectors/types.js';
 import { agentHealthEntry, OutboxSizeLog } from './health.js';
 import { Outbox, type OutboxStats, type PendingReading } from '../outbox/outbox.js';
@@ -20,7 +19,8 @@ import { pathsFromConfig, type Paths } from '../read/paths.js';
 import { Publisher, streamBuilder } from './publisher.js';
 import { Replayer } from './replay.js';
 import { Runner, type CollectorTable } from './runner.js';
-import { detectSystem } from './system.js';
+import { loadSource } from './source.js';
+import type { SiSource } from '../collectors/si/source.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentOptions {
@@ -31,6 +31,8 @@ export interface AgentOptions {
   /** CLOCK_MONOTONIC in ms (default process.hrtime): the boot's own time, and every timeout. */
   readonly monotonic?: () => number;
   readonly paths?: Paths;
+  /** agent.source systeminformation: the SiSource to use instead of the package (tests on recorded results). */
+  readonly si?: SiSource;
 }
 
 export interface AgentStats {
@@ -66,7 +68,9 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
   const monotonic = opts.monotonic ?? monotonicNowMs;
   const paths = opts.paths ?? pathsFromConfig(config);
   const hostname = config.hostname;
-  const system = config.system ?? detectSystem(paths);
+  // The collectors of agent.source (the systeminformation code is imported only when selected).
+  const source = await loadSource(config, paths, log, opts.si ? { si: opts.si } : {});
+  const system = source.system;
   const outbox = Outbox.open(path.join(config.dataDir, 'outbox'), { ...config.outbox, log: log.child({ part: 'outbox' }), now: monotonic });
   const clock = new AgentClock({ sync: config.clock.sync, paths, dataDir: config.dataDir, log: log.child({ part: 'clock' }), now, monotonic });
   // Readings from this seq on wait for the clock (runtime/clock.ts); Infinity: nothing waits.
@@ -139,7 +143,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
     if (publisher.publish(metricTopic(hostname, metric), payload)) outbox.markSent(seq, monotonic());
   };
 
-  const table: CollectorTable = opts.collectors ?? COLLECTORS;
+  const table: CollectorTable = opts.collectors ?? source.table;
   const health = agentHealthEntry({ outbox: () => outbox.stats(), resentTotal: () => replayer.resentTotal, collectorFailuresTotal: () => runner.collectorFailuresTotal }, now);
   const runner: Runner = new Runner({
     config,
@@ -155,7 +159,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
   const sizeTimer = setInterval(() => sizeLog.check(outbox.stats(), now()), Math.min(config.intervalMs, 60_000));
   sizeTimer.unref();
 
-  log.info({ host: hostname, system, version: AGENT_VERSION, brokerUrl: config.brokerUrl, dataDir: config.dataDir }, 'agent starting');
+  log.info({ host: hostname, system, source: source.name, version: AGENT_VERSION, brokerUrl: config.brokerUrl, dataDir: config.dataDir }, 'agent starting');
   sizeLog.check(outbox.stats(), now());
   publisher.start();
   replayer.start();

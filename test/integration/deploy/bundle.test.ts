@@ -1,6 +1,6 @@
 // The Pi bundle (`npm run build:agent`): one file, agent only, Node 18, plus a checked tarball.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../../testkit/repo.js';
@@ -31,10 +31,12 @@ describe('agent bundle contents (metafile)', () => {
   it('imports at run time only Node built-ins, onoff (GPIO, loaded lazily) and the optional modules dependencies try', () => {
     const output = Object.values(build.metafile.outputs)[0]!;
     const external = output.imports.filter((i) => i.external && !builtins.has(i.path.replace(/^node:/, '')));
-    const allowed = ['onoff dynamic-import', 'bufferutil require-call', 'utf-8-validate require-call', 'osx-temperature-sensor require-call', 'macos-temperature-sensor require-call'];
+    const allowed = ['onoff dynamic-import', 'systeminformation dynamic-import', 'bufferutil require-call', 'utf-8-validate require-call'];
     expect([...new Set(external.map((i) => `${i.path} ${i.kind}`))].filter((i) => !allowed.includes(i))).toEqual([]);
-    // onoff is reached only through import(), i.e. when a GPIO sensor is configured.
+    // onoff is reached only through import(), i.e. when a GPIO sensor is configured;
+    // systeminformation only when agent.source selects it (never on a Pi).
     expect(external.filter((i) => i.path === 'onoff').map((i) => i.kind)).toEqual(['dynamic-import']);
+    expect(external.filter((i) => i.path === 'systeminformation').map((i) => i.kind)).toEqual(['dynamic-import']);
     // No native addon slipped in.
     expect(Object.keys(build.metafile.inputs).filter((i) => i.endsWith('.node'))).toEqual([]);
   });
@@ -56,9 +58,10 @@ describe('agent bundle contents (metafile)', () => {
 
   it('leaves out what the agent never runs, which only cost a Pi memory', () => {
     const inputs = Object.keys(build.metafile.inputs);
-    // zod/mini instead of zod's classic API; MQTT.js's client without connect() and its transports.
+    // systeminformation (agent.source: the procfs source is the Pi's); zod/mini instead of zod's
+    // classic API; MQTT.js's client without connect() and its transports.
     const unwanted = inputs.filter((i) =>
-      /node_modules\/(zod\/v4\/classic|ws|socks|ip-address|smart-buffer|worker-timers|@babel\/runtime|readable-stream|long|lru-cache|thread-stream)\/|node_modules\/mqtt\/build\/(index|mqtt|lib\/connect\/)/.test(i),
+      /node_modules\/(systeminformation|zod\/v4\/classic|ws|socks|ip-address|smart-buffer|worker-timers|@babel\/runtime|readable-stream|long|lru-cache|thread-stream)\/|node_modules\/mqtt\/build\/(index|mqtt|lib\/connect\/)/.test(i),
     );
     expect(unwanted).toEqual([]);
     // What replaces the modules dependencies require but the agent never calls (see REPLACED in scripts/build-agent.mjs).
@@ -118,6 +121,27 @@ describe('agent tarball', () => {
     }
   });
 
+  it('reads systeminformation when it is installed beside it (a Mac or a PC without the npm package)', async () => {
+    const dir = tempDir('machmon-bundle-si-');
+    copyFileSync(build.bundle, path.join(dir, 'machmon-agent.cjs'));
+    mkdirSync(path.join(dir, 'node_modules'));
+    symlinkSync(path.join(REPO, 'node_modules', 'systeminformation'), path.join(dir, 'node_modules', 'systeminformation'));
+    writeFileSync(path.join(dir, 'si.json'), JSON.stringify({ agent: { password: 'x', source: 'systeminformation', brokerUrl: 'mqtt://127.0.0.1:1', dataDir: path.join(dir, 'data'), metrics: { latency: { enabled: false } } }, log: { level: 'info' } }));
+    const child = spawn(process.execPath, [path.join(dir, 'machmon-agent.cjs'), '--config', path.join(dir, 'si.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const stop = setTimeout(() => child.kill('SIGTERM'), 6000);
+    const hard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(stop);
+    clearTimeout(hard);
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; source?: string });
+    expect(lines.find((l) => l.msg.startsWith('collectors read systeminformation'))?.source).toBe('systeminformation');
+    expect(lines.some((l) => l.msg === 'machmon-agent bundle running')).toBe(true);
+    expect(code).toBe(0);
+  }, 30_000);
+
   it('is reproducible: the same sources give the same tarball', () => {
     const again = tempDir('machmon-agent-build2-');
     const r = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', again], { cwd: REPO, encoding: 'utf8' });
@@ -152,6 +176,15 @@ describe("the bundle on Debian bookworm's Node 18, away from node_modules", () =
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('agent.intervalMs');
     expect(node.run([bundle, '--colour']).status).toBe(2);
+  });
+
+  it('has no systeminformation: agent.source systeminformation stops at start with exit code 2 saying what to install', () => {
+    const dir = path.dirname(bundle);
+    const cfg = path.join(dir, 'si.json');
+    writeFileSync(cfg, JSON.stringify({ agent: { password: 'x', source: 'systeminformation', dataDir: path.join(dir, 'si-data') } }));
+    const r = node.run([bundle, '--config', cfg], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('the systeminformation package cannot be loaded: install the agent with npm');
   });
 
   it('runs first-boot: takes a boot file as its config and scrubs it', () => {

@@ -1,7 +1,11 @@
 // Every query of every dashboard, run as Grafana would send it, against the real influxd of
 // the test harness after a real pipeline run: broker + ingestor + two agents in this process
 // on random ports. One agent reads this machine; the other plays a Raspberry Pi from the
-// sysfs fixture trees (PiHealth, 1-Wire sensors) and a system log this test appends to.
+// sysfs fixture trees (PiHealth, 1-Wire sensors) and a system log this test appends to. A third,
+// `machmon agent` as a process of its own (the compiled dist/: `npx tsc -p tsconfig.json` first)
+// with agent.source systeminformation, reads this machine the way a Mac or a Windows PC is read
+// (README "Other systems: macOS and Windows"): every group that source provides must be stored
+// and every dashboard query of those groups must return its data.
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -15,6 +19,8 @@ import { formatVariable, loadDashboards, panelQueries, queryRefs, substitute, va
 import { influxQuery, type QueryResult } from '../../../testkit/influxd.js';
 import { freePort } from '../../../testkit/ports.js';
 import { hostTree } from '../../../testkit/fixtures.js';
+import { Program } from '../../../testkit/processes.js';
+import { MACHMON } from '../../../testkit/repo.js';
 
 const influxUrl = inject('influxUrl');
 const db = `t_grafana_${randomBytes(4).toString('hex')}`;
@@ -24,6 +30,23 @@ const READER_PASSWORD = 'grafana-test-reader-password';
 const LOCAL = 'gf-local';
 /** A Raspberry Pi made of fixture trees; the dot checks that Grafana's regex escaping is matched. */
 const PI = 'gf-pi.lan';
+/** `machmon agent` with agent.source systeminformation, reading this machine. */
+const SI = 'gf-si';
+/**
+ * Measurements the systeminformation source does not write: groups it does not provide
+ * (agent/collectors/si/index.ts SI_MISSING_GROUPS), the system log (none on this machine, as for
+ * LOCAL) and the ingestor's own.
+ */
+const NOT_FROM_SI = new Set(['IoRatio', 'PiHealth', 'Fan', 'CpuFreq', 'Logs', 'MachmonIngestor']);
+/**
+ * Fields it leaves unset on Linux (README "Other systems: macOS and Windows", the field table),
+ * and linkSpeedMbps, which this VM's virtio NIC does not report (-1) to either source.
+ */
+const NOT_FROM_SI_FIELDS = new Set(['iowaitPercentage', 'sharedMem', 'fsErrors', 'cpuTime', 'group', 'RXPackages', 'TXPackages', 'collisions', 'connectionProtocol', 'txQueueLen', 'wirelessSignalDbm', 'wirelessNoiseDbm', 'wirelessLinkQuality', 'linkSpeedMbps']);
+const siShows = (query: string) => {
+  const refs = queryRefs(query);
+  return !NOT_FROM_SI.has(refs.measurements[0]!) && !(refs.selected.length > 0 && refs.selected.every((f) => NOT_FROM_SI_FIELDS.has(f)));
+};
 /** Publishes a malformed reading, so the ingestor has a rejection to count. */
 const BAD = 'gf-bad';
 /** Measurements only the fixture Pi reports (not a Pi here; the system log is the test's; no fan or cpufreq in this VM). */
@@ -107,6 +130,7 @@ describe('dashboard queries are valid InfluxQL for InfluxDB 1.x', () => {
 describe('every dashboard query returns data after a real pipeline run', () => {
   const services: Service[] = [];
   const dirs: string[] = [];
+  let siAgent: Program | undefined;
   let logTimer: NodeJS.Timeout | undefined;
   let deadline = 0;
   let setupError: Error | undefined;
@@ -162,7 +186,7 @@ describe('every dashboard query returns data after a real pipeline run', () => {
       });
       const cfg = loadConfig({
         raw: {
-          broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: [LOCAL, PI, BAD], readers: ['ingestor'], dataDir: path.join(tmp, 'broker'), statsIntervalMs: 1000 },
+          broker: { host: '127.0.0.1', port, secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: [LOCAL, PI, BAD, SI], readers: ['ingestor'], dataDir: path.join(tmp, 'broker'), statsIntervalMs: 1000 },
           ingestor: {
             brokerUrl,
             password: READER_PASSWORD,
@@ -186,6 +210,10 @@ describe('every dashboard query returns data after a real pipeline run', () => {
       services.push(await startIngestor(cfg.ingestor!, silentLogger));
       services.push(await startAgent(cfg.agent!, silentLogger));
       services.push(await startAgent(piCfg.agent!, silentLogger));
+      const siConfig = path.join(tmp, 'agent-si.json');
+      writeFileSync(siConfig, JSON.stringify({ agent: { ...agentRaw(SI, {}), system: undefined, source: 'systeminformation', systeminformation: { slowIntervalMs: 2000 }, metrics: { process: { intervalMs: 2000, top: 5 }, latency: { intervalMs: 1000 }, processesNumber: { intervalMs: 2000 } } }, log: { level: 'info' } }));
+      siAgent = new Program({ name: 'machmon agent (systeminformation)', cmd: process.execPath, args: [MACHMON, 'agent', '--config', siConfig], logFile: path.join(tmp, 'agent-si.log') });
+      await siAgent.start('collectors started');
 
       // A reading that is not protobuf: the ingestor rejects it and counts it by reason.
       const bad = await mqtt.connectAsync(brokerUrl, { username: BAD, password: PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
@@ -201,6 +229,7 @@ describe('every dashboard query returns data after a real pipeline run', () => {
 
   afterAll(async () => {
     if (logTimer) clearInterval(logTimer);
+    await siAgent?.stop();
     for (const s of services.reverse()) await s.stop().catch(() => undefined);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }, 60_000);
@@ -253,5 +282,39 @@ describe('every dashboard query returns data after a real pipeline run', () => {
     // The host filter keeps the other host out.
     const other = hostsWithValues(await influxQuery(influxUrl, db, sent));
     expect(other.has(one === PI ? LOCAL : PI)).toBe(false);
+  }, QUERY_TIMEOUT_MS);
+  it('stores every group the systeminformation source provides, from a `machmon agent` process', async () => {
+    requirePipeline();
+    const want = [...new Set([...panelQueries(host), ...panelQueries(fleet)].map((q) => queryRefs(q.query).measurements[0]!))].filter((m) => !NOT_FROM_SI.has(m)).sort();
+    expect(want).toEqual(expect.arrayContaining(['AgentHealth', 'Cpu', 'CpusNumber', 'Disk', 'Latency', 'Mem', 'NetworkMetrics', 'Partitions', 'Process', 'ProcessesNumber', 'SystemAdditionalInfo', 'Temperature']));
+    const stored = await waitFor(`measurements of ${SI}`, async () => {
+      const res = await influxQuery(influxUrl, db, `SHOW MEASUREMENTS WHERE "hostname" = '${SI}'`);
+      const names = new Set((res.series ?? []).flatMap((x) => x.values.map((row) => String(row[0]))));
+      return want.every((m) => names.has(m)) ? names : undefined;
+    }, deadline);
+    expect([...stored].filter((m) => want.includes(m)).sort()).toEqual(want);
+    // The same system name as the procfs source gives this machine (os-release), none invented.
+    const sys = await influxQuery(influxUrl, db, `SHOW TAG VALUES FROM "Mem" WITH KEY = "system" WHERE "hostname" = '${SI}'`);
+    expect(sys.series?.[0]?.values.map((row) => row[1])).toHaveLength(1);
+    expect(siAgent?.running).toBe(true);
+  }, QUERY_TIMEOUT_MS);
+
+  it.each(panelQueries(host).filter((q) => siShows(q.query)).map((q) => [`#${q.panel.id} ${q.panel.title} ${q.refId}`, q] as const))('host %s, for the systeminformation agent', async (_name, q) => {
+    requirePipeline();
+    const sent = grafanaQuery(q.query, [SI], false);
+    await waitFor(`host panel "${q.panel.title}" for ${SI}: ${sent}`, async () => {
+      const h = hostsWithValues(await influxQuery(influxUrl, db, sent));
+      return h.size > 0 ? h : undefined;
+    }, deadline);
+  }, QUERY_TIMEOUT_MS);
+
+  it.each(panelQueries(fleet).filter((q) => siShows(q.query) && !UNFILTERED.has(queryRefs(q.query).measurements[0]!)).map((q) => [`#${q.panel.id} ${q.panel.title} ${q.refId}`, q] as const))('fleet %s, shows the systeminformation agent', async (_name, q) => {
+    requirePipeline();
+    const sent = grafanaQuery(q.query, [LOCAL, PI, SI], true);
+    const got = await waitFor(`fleet panel "${q.panel.title}": ${sent}`, async () => {
+      const h = hostsWithValues(await influxQuery(influxUrl, db, sent));
+      return h.has(SI) || h.has('') ? h : undefined;
+    }, deadline);
+    expect(got.has(SI) || got.has('')).toBe(true);
   }, QUERY_TIMEOUT_MS);
 });

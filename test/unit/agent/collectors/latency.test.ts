@@ -1,4 +1,5 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -79,5 +80,24 @@ describe('latency collector, TCP connect time (no ping binary here)', () => {
   it('fails the sample when the target does not resolve', async () => {
     const { ctx } = collectorContext({ brokerUrl: 'mqtt://no-such-host.invalid:1883', latency: { method: 'tcp' } });
     await expect(createLatency(ctx).collect()).rejects.toThrow(/ENOTFOUND|EAI_AGAIN/);
+  });
+});
+
+describe('latency off Linux (the systeminformation source reuses this collector)', () => {
+  it.each(['darwin', 'win32'] as const)('auto on %s uses the TCP probe even where a ping is on PATH (its flags are iputils ping\'s)', async (platform) => {
+    // A ping that fails loudly if run: auto must not even look for it off Linux.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-ping-'));
+    writeFileSync(path.join(dir, 'ping'), '#!/bin/sh\necho "must not run" >&2\nexit 2\n', { mode: 0o755 });
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${dir}${path.delimiter}${oldPath ?? ''}`;
+    try {
+      expect(findPing()).toBe(path.join(dir, 'ping'));
+      const port = await freePort();
+      const { ctx } = collectorContext({ brokerUrl: `mqtt://127.0.0.1:${port}`, latency: { count: 1, timeoutMs: 500 } });
+      expect((await createLatency(ctx, { platform }).collect()).method).toBe('tcp');
+    } finally {
+      process.env.PATH = oldPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
