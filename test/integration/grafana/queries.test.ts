@@ -37,7 +37,7 @@ const SI = 'gf-si';
  * (agent/collectors/si/index.ts SI_MISSING_GROUPS), the system log (none on this machine, as for
  * LOCAL) and the ingestor's own.
  */
-const NOT_FROM_SI = new Set(['IoRatio', 'PiHealth', 'Fan', 'CpuFreq', 'Logs', 'MachmonIngestor']);
+const NOT_FROM_SI = new Set(['IoRatio', 'PiHealth', 'Fan', 'CpuFreq', 'Logs', 'MachmonIngestor', 'MachmonBroker']);
 /**
  * Fields it leaves unset on Linux (README "Other systems: macOS and Windows", the field table),
  * and linkSpeedMbps, which this VM's virtio NIC does not report (-1) to either source.
