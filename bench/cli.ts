@@ -59,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     case 'ingestor': {
       await ensurePayloads();
-      console.log(await benchIngestorAlone(numbers({ repeats: 3, burstAgents: 100, burstMessages: 400 }, opts)));
+      console.log(await benchIngestorAlone(numbers({ repeats: 3, burstAgents: 100, burstMessages: 1500 }, opts)));
       return 0;
     }
     case 'outage': {
