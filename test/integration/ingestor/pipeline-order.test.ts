@@ -4,6 +4,7 @@
 // arrived (MQTT 3.1.1 section 4.6) and none before its own write and every earlier one.
 import { expect, inject, it } from 'vitest';
 import { silentLogger } from '../../../common/log.js';
+import type { LineBatch } from '../../../ingestor/influx/index.js';
 import { InfluxV1Writer } from '../../../ingestor/influx/v1.js';
 import { MAX_CONCURRENT_WRITES, Pipeline } from '../../../ingestor/pipeline.js';
 import { IngestorStats } from '../../../ingestor/stats.js';
@@ -25,7 +26,7 @@ it('writes batches concurrently and acknowledges them in arrival order', async (
   const writer = {
     url: real.url,
     setup: () => real.setup(),
-    async write(lines: readonly string[]) {
+    async write(lines: LineBatch) {
       const n = writes++;
       concurrent++;
       peak = Math.max(peak, concurrent);
