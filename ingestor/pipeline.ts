@@ -52,14 +52,16 @@ function linesOf(batch: readonly Held[]): string[] {
   return out;
 }
 
+const NEWLINE = 0x0a;
+
 function held(entry: Entry): Held {
   const { lines } = entry;
   const h: Held = { epoch: entry.epoch, messageId: entry.messageId, host: entry.host, seq: entry.seq, self: entry.self, points: lines.length };
   if (lines.length === 0) return h;
-  const text = `${lines.join('\n')}\n`;
-  h.data = Buffer.from(text);
+  const data = Buffer.from(`${lines.join('\n')}\n`);
+  h.data = data;
   let newlines = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) newlines++;
+  for (let i = data.indexOf(NEWLINE); i !== -1; i = data.indexOf(NEWLINE, i + 1)) newlines++;
   if (newlines !== lines.length) h.lines = lines;
   return h;
 }
