@@ -230,7 +230,7 @@ export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok
  *     mosquitto working. Each reading is confirmed only after its write, as always.
  * The ingestor's CPU per reading is printed for both: it depends less on the noise of the box.
  */
-export async function benchIngestorAlone(o: { repeats: number; burstAgents: number; burstMessages: number }): Promise<string> {
+export async function benchIngestorAlone(o: { repeats: number; burstAgents: number; burstMessages: number }): Promise<{ line: string; ok: boolean }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-ingestor-'));
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -295,7 +295,9 @@ export async function benchIngestorAlone(o: { repeats: number; burstAgents: numb
       summary.push(`${peer.name}: backlog ${fmt(median(backlog))} readings/s (${fmt(median(usBacklog), 1)} us CPU each), live ${fmt(median(live))} readings/s (${fmt(median(usLive), 1)} us CPU each)`);
     }
     for (const l of summary) console.log(`ingestor alone behind ${l}`);
-    return `SUMMARY ingestor alone: ${fmt(goalRate)} readings/s stored behind influxd from a backlog (goal >= 30,000); ${summary.join('; ')}`;
+    const ok = goalRate >= 30_000;
+    console.log(`SUMMARY ingestor alone: ${fmt(goalRate)} readings/s stored behind influxd from a backlog (goal >= 30,000); ${summary.join('; ')}`);
+    return { line: ok ? 'GOALS-MET' : 'GOALS-MISSED: ingestor-alone', ok };
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
