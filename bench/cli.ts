@@ -60,8 +60,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     case 'ingestor': {
       await ensurePayloads();
-      console.log(await benchIngestorAlone(numbers({ repeats: 3, burstAgents: 100, burstMessages: 400 }, opts)));
-      return 0;
+      const s = await benchIngestorAlone(numbers({ repeats: 3, burstAgents: 100, burstMessages: 1500 }, opts));
+      console.log(s.line);
+      return s.ok ? 0 : 1;
     }
     case 'home-assistant': {
       await ensurePayloads();

@@ -36,6 +36,8 @@ export interface LoadOptions {
   /** Give up draining when nothing new arrived for this long. */
   stallMs?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** Called once every reading was published (before the drain), e.g. to let a stopped reader go on. */
+  onPublished?: () => void;
   /** Progress ticks every this many ms (default 5000). */
   progressEveryMs?: number;
 }
@@ -175,6 +177,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }, o.progressEveryMs ?? 5000);
     const sentTotal = (await published).reduce((s, p) => s + p.sent, 0);
     const publishedAt = Date.now();
+    o.onPublished?.();
 
     // Drain: until everything is done, nothing moved for stallMs, or the drain timeout.
     const drainDeadline = Date.now() + (o.drainTimeoutMs ?? 60_000);

@@ -75,6 +75,16 @@ bind-address = "127.0.0.1:0"
 `;
 }
 
+/**
+ * The environment of our influxd: Go's collector at GOGC=200 (the heap may grow to three
+ * times what is live before a collection, instead of twice), unless GOGC is set already.
+ * Measured with the ingestor's bench payloads on the 2-core VM: about 15 % less influxd CPU
+ * per point written (22 against 26 us, README "Scaling"), for a larger heap.
+ */
+export function influxdEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, GOGC: base['GOGC'] ?? '200' };
+}
+
 export interface OwnInfluxd extends Service {
   readonly url: string;
   /** The running influxd's process id (undefined between a crash and its restart). */
@@ -193,7 +203,7 @@ export async function startOwnInfluxd(bin: string, cfg: InfluxdConfig, log: Logg
   const spawnOnce = (): ChildProcess => {
     const out = openSync(logFile, 'a');
     // Its own process group: a Ctrl-C on the terminal reaches `up`, which stops influxd after the ingestor's last write.
-    const c = spawn(bin, ['run', '-config', conf], { stdio: ['ignore', out, out], detached: true });
+    const c = spawn(bin, ['run', '-config', conf], { stdio: ['ignore', out, out], detached: true, env: influxdEnv() });
     closeSync(out);
     c.on('error', (err) => log.error({ err }, 'influxd could not be run'));
     if (c.pid) writeFileSync(pidFile, `${c.pid}\n`);

@@ -4,12 +4,15 @@
 // rows), fields typed by the schema, point time = the header's sample time (ms), so a
 // re-sent reading overwrites itself instead of adding a row.
 import { METRICS, type FieldKind, type Header, type MetricName, type MetricSpec } from '../common/schema.js';
-import { escapeKey, escapeMeasurement, formatLine, formatValue, type FieldPair, type TagPair } from './line-protocol.js';
+import { escapeKey, escapeMeasurement, escapeTagValue, formatValue } from './line-protocol.js';
 
+/** `key`: `,<escaped tag key>=`. */
 interface TagPlan { key: string; from: 'hostname' | 'system' | 'rowIndex' | 'field'; field?: string }
-interface FieldPlan { key: string; field: string; kind: FieldKind }
+/** `key`: `<escaped field key>=`. */
+interface FieldPlan { key: string; field: string; kind: FieldKind; derived?: Derived }
 interface Plan {
   measurement: string;
+  multiRow: boolean;
   tags: TagPlan[];
   /** Tags taken from row fields (natural row keys), in schema order. */
   naturalTags: string[];
@@ -18,19 +21,43 @@ interface Plan {
 
 const byKey = <T extends { sortKey: string }>(a: T, b: T) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0);
 
+type Obj = Record<string, unknown>;
+
+/** df's own rounding: used / (used + available), rounded up. */
+export function derivedUsagePercent(row: Obj): number | undefined {
+  const used = row.usedKb as number | undefined | null;
+  const free = row.freeKb as number | undefined | null;
+  if (used === undefined || used === null || free === undefined || free === null || used + free <= 0) return undefined;
+  return Math.ceil((used * 100) / (used + free));
+}
+
+/**
+ * What the ingestor knows better than the agent: Latency.clientServer (receipt time minus
+ * sample time, ms; replaces whatever the agent sent) and, where the agent left it unset,
+ * Disk/Partitions usagePercentDisk from used and free.
+ */
+interface Derived { field: string; always: boolean; value(row: Obj, receivedAtMs: number, sampleTimeMs: number): number | undefined }
+const DERIVED: Partial<Record<MetricName, Derived>> = {
+  latency: { field: 'clientServerMs', always: true, value: (_row, receivedAtMs, sampleTimeMs) => Math.round(receivedAtMs - sampleTimeMs) },
+  disk: { field: 'usagePercent', always: false, value: derivedUsagePercent },
+  partitions: { field: 'usagePercent', always: false, value: derivedUsagePercent },
+};
+
 function plan(spec: MetricSpec): Plan {
   const tags: (TagPlan & { sortKey: string })[] = [
-    { sortKey: 'hostname', key: escapeKey('hostname'), from: 'hostname' },
-    { sortKey: 'system', key: escapeKey('system'), from: 'system' },
+    { sortKey: 'hostname', key: `,${escapeKey('hostname')}=`, from: 'hostname' },
+    { sortKey: 'system', key: `,${escapeKey('system')}=`, from: 'system' },
   ];
-  if (spec.rowIndexTag) tags.push({ sortKey: spec.rowIndexTag, key: escapeKey(spec.rowIndexTag), from: 'rowIndex' });
-  for (const f of spec.fields) if (f.tag) tags.push({ sortKey: f.tag, key: escapeKey(f.tag), from: 'field', field: f.name });
+  if (spec.rowIndexTag) tags.push({ sortKey: spec.rowIndexTag, key: `,${escapeKey(spec.rowIndexTag)}=`, from: 'rowIndex' });
+  for (const f of spec.fields) if (f.tag) tags.push({ sortKey: f.tag, key: `,${escapeKey(f.tag)}=`, from: 'field', field: f.name });
+  const derived = DERIVED[spec.name];
   const fields = spec.fields
     .filter((f) => f.influx)
-    .map((f) => ({ sortKey: f.influx!, key: escapeKey(f.influx!), field: f.name, kind: f.kind }))
+    .map((f) => ({ sortKey: f.influx!, key: `${escapeKey(f.influx!)}=`, field: f.name, kind: f.kind, derived: derived?.field === f.name ? derived : undefined }))
     .sort(byKey);
   return {
     measurement: escapeMeasurement(spec.measurement),
+    multiRow: spec.multiRow,
     tags: tags.sort(byKey),
     naturalTags: spec.multiRow && !spec.rowIndexTag ? spec.fields.filter((f) => f.tag).map((f) => f.name) : [],
     fields,
@@ -39,86 +66,74 @@ function plan(spec: MetricSpec): Plan {
 
 const PLANS = new Map<MetricName, Plan>([...METRICS.values()].map((s) => [s.name, plan(s)]));
 
-type Obj = Record<string, unknown>;
-
-/** df's own rounding: used / (used + available), rounded up. */
-function derivedUsagePercent(row: Obj): number | undefined {
-  const used = row.usedKb as number | undefined;
-  const free = row.freeKb as number | undefined;
-  if (used === undefined || used === null || free === undefined || free === null || used + free <= 0) return undefined;
-  return Math.ceil((used * 100) / (used + free));
-}
-
-/**
- * Fills what the ingestor knows better than the agent: Latency.clientServer (receipt time
- * minus sample time, ms) and, where the agent left it unset, Disk/Partitions
- * usagePercentDisk from used and free. Returns a new object; the input is not changed.
- */
-export function enrich(metric: MetricName, message: Obj, header: Header & { sampleTimeMs: number }, receivedAtMs: number): Obj {
-  switch (metric) {
-    case 'latency':
-      return { ...message, clientServerMs: Math.round(receivedAtMs - header.sampleTimeMs) };
-    case 'disk':
-      return message.usagePercent === undefined ? withUsage(message) : message;
-    case 'partitions':
-      return { ...message, rows: ((message.rows ?? []) as Obj[]).map((r) => (r.usagePercent === undefined ? withUsage(r) : r)) };
-    default:
-      return message;
-  }
-}
-
-function withUsage(row: Obj): Obj {
-  const usagePercent = derivedUsagePercent(row);
-  return usagePercent === undefined ? row : { ...row, usagePercent };
-}
-
-function fieldsOf(p: Plan, obj: Obj): FieldPair[] {
-  const out: FieldPair[] = [];
+/** The fields of one row as line protocol (`k=v,k=v`), or "" when it has none. */
+function fieldsOf(p: Plan, row: Obj, receivedAtMs: number, sampleTimeMs: number): string {
+  let out = '';
   for (const f of p.fields) {
-    const v = obj[f.field];
-    if (v !== undefined && v !== null) out.push([f.key, formatValue(f.kind, v as number | string)]);
+    let v = row[f.field] as number | string | undefined | null;
+    if (f.derived && (f.derived.always || v === undefined || v === null)) v = f.derived.value(row, receivedAtMs, sampleTimeMs);
+    if (v === undefined || v === null) continue;
+    out += (out ? ',' : '') + f.key + formatValue(f.kind, v);
   }
   return out;
 }
 
 /**
- * The points of one validated, enriched reading. Multi-row groups give one point per row
- * (rows without any value are left out: InfluxDB refuses points without fields). Rows
- * whose natural key (interface, mount, device, sensor) is missing or repeats an earlier
- * row of the same reading get `#<row index>` appended to that key, so N rows sent are N
- * rows stored and none overwrites another.
+ * The points of one validated reading (a plain object or protobufjs's decoded message:
+ * `null` and `undefined` both mean "not sent"), enriched (DERIVED). Tags `hostname` and
+ * `system` on every point, time = the header's sample time (ms). Multi-row groups give one
+ * point per row (rows without any value are left out: InfluxDB refuses points without
+ * fields). Rows whose natural key (interface, mount, device, sensor) is missing or repeats
+ * an earlier row of the same reading get `#<row index>` appended to that key, so N rows
+ * sent are N rows stored and none overwrites another. Tags and fields in key order, tags
+ * with an empty value left out (line-protocol.ts formatLine writes the same lines).
  */
-export function toLines(metric: MetricName, message: Obj, header: Header & { sampleTimeMs: number }): string[] {
+export function toLines(metric: MetricName, message: Obj, header: Header & { sampleTimeMs: number }, receivedAtMs: number): string[] {
   const p = PLANS.get(metric)!;
   const time = header.sampleTimeMs;
-  const hostname = header.hostname ?? '';
-  const system = header.system ?? '';
-  const rows: Obj[] = METRICS.get(metric)!.multiRow ? ((message.rows ?? []) as Obj[]) : [message];
-  const seen = new Set<string>();
+  const hostname = header.hostname ? escapeTagValue(header.hostname) : '';
+  const system = header.system ? escapeTagValue(header.system) : '';
+  const rows: readonly Obj[] = p.multiRow ? ((message.rows ?? []) as Obj[]) : [message];
+  const natural = p.naturalTags.length ? new Map<string, string>() : undefined;
+  const seen = natural && new Set<string>();
   const lines: string[] = [];
-  rows.forEach((row, index) => {
-    const natural: Record<string, string> = {};
-    if (p.naturalTags.length) {
-      for (const name of p.naturalTags) natural[name] = (row[name] as string | undefined) ?? '';
-      const key = p.naturalTags.map((n) => natural[n]).join('\u0000');
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!;
+    if (natural) {
+      let key = '';
+      let any = false;
+      for (const name of p.naturalTags) {
+        const v = (row[name] as string | undefined | null) ?? '';
+        natural.set(name, v);
+        key += `${v}\u0000`;
+        if (v) any = true;
+      }
       const first = p.naturalTags[0]!;
-      if (seen.has(key) || p.naturalTags.every((n) => !natural[n])) natural[first] = `${natural[first]}#${index}`;
-      seen.add(key);
+      if (seen!.has(key) || !any) natural.set(first, `${natural.get(first)!}#${index}`);
+      seen!.add(key);
     }
-    const tags: TagPair[] = p.tags.map((t) => {
+    const fields = fieldsOf(p, row, receivedAtMs, time);
+    if (!fields) continue;
+    let line = p.measurement;
+    for (const t of p.tags) {
       switch (t.from) {
         case 'hostname':
-          return [t.key, hostname];
+          if (hostname) line += t.key + hostname;
+          break;
         case 'system':
-          return [t.key, system];
+          if (system) line += t.key + system;
+          break;
         case 'rowIndex':
-          return [t.key, String(index)];
-        case 'field':
-          return [t.key, p.naturalTags.length ? natural[t.field!]! : ((row[t.field!] as string | undefined) ?? '')];
+          line += t.key + String(index);
+          break;
+        case 'field': {
+          const v = natural ? natural.get(t.field!)! : ((row[t.field!] as string | undefined | null) ?? '');
+          if (v) line += t.key + escapeTagValue(v);
+          break;
+        }
       }
-    });
-    const line = formatLine(p.measurement, tags, fieldsOf(p, row), time);
-    if (line) lines.push(line);
-  });
+    }
+    lines.push(`${line} ${fields} ${time}`);
+  }
   return lines;
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.js';
-import { findInfluxd, influxdConf } from '../cli/influxd.js';
+import { findInfluxd, influxdConf, influxdEnv } from '../cli/influxd.js';
 
 export interface Influxd {
   readonly url: string;
@@ -31,7 +31,7 @@ export async function startInfluxd(): Promise<Influxd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-influxd-'));
   const port = await freePort();
   const conf = path.join(dir, 'influxdb.conf');
-  // The same config as machmon up's own influxd: everything under dir, loopback only.
+  // The same config and environment as machmon up's own influxd: everything under dir, loopback only.
   writeFileSync(conf, influxdConf(dir, port));
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -39,7 +39,7 @@ export async function startInfluxd(): Promise<Influxd> {
 
   const start = async () => {
     log = '';
-    child = spawn(bin, ['run', '-config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(bin, ['run', '-config', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: influxdEnv() });
     child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {

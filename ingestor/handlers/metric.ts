@@ -1,7 +1,7 @@
 // machmon/<host>/<metric>: a protobuf reading -> decoded, validated, enriched points.
 import { PayloadError } from '../../common/errors.js';
-import { decodeMetric, metricSpec, type MetricName } from '../../common/schema.js';
-import { enrich, toLines } from '../points.js';
+import { decodeMetricMessage, metricSpec, type MetricName } from '../../common/schema.js';
+import { toLines } from '../points.js';
 import type { Routed } from '../routed.js';
 import { validateReading } from '../validate.js';
 
@@ -9,15 +9,15 @@ export function handleMetric(host: string, metric: MetricName, payload: Uint8Arr
   if (payload.length === 0) throw new PayloadError('empty_payload', `${metric} from ${host}: empty payload`);
   let message: Record<string, unknown>;
   try {
-    message = decodeMetric(metric, payload) as Record<string, unknown>;
+    // protobufjs's message object as it is (no toObject copy): unsent fields read null or "".
+    message = decodeMetricMessage(metric, payload);
   } catch (err) {
     throw new PayloadError('undecodable', `${metric} from ${host}: payload of ${payload.length} bytes is not a ${metric} message: ${(err as Error).message}`, { cause: err });
   }
   try {
     const header = validateReading(metricSpec(metric), message, host, receivedAtMs);
-    const enriched = enrich(metric, message, header, receivedAtMs);
-    const lines = toLines(metric, enriched, header);
-    return { kind: 'points', host, metric, seq: header.seq ?? 0, lines, reading: { message: enriched, header } };
+    const lines = toLines(metric, message, header, receivedAtMs);
+    return { kind: 'points', host, metric, seq: header.seq ?? 0, lines, reading: { message, header } };
   } catch (err) {
     if (!(err instanceof PayloadError)) throw err;
     // Rejected for good: confirm its seq too, so the agent stops re-sending it — but only

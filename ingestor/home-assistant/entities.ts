@@ -5,6 +5,7 @@
 // A value the agent could not read is null (Home Assistant shows "unknown"), never 0; a group
 // that stops arriving makes its entities unavailable (bridge.ts).
 import type { Header, MetricName } from '../../common/schema.js';
+import { derivedUsagePercent } from '../points.js';
 
 export type Component = 'sensor' | 'binary_sensor';
 export type StateClass = 'measurement' | 'total' | 'total_increasing';
@@ -35,6 +36,8 @@ export interface EntityDef {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const field = (name: string) => (row: Obj) => num(row[name]);
+/** The agent's usage, or the one the ingestor stores when the agent left it unset (used and free). */
+const diskUsage = (row: Obj) => num(row.usagePercent) ?? derivedUsagePercent(row) ?? null;
 const flag = (name: string) => (row: Obj) => {
   const v = num(row[name]);
   return v === null ? null : v ? 1 : 0;
@@ -95,8 +98,8 @@ export const ENTITIES: readonly EntityDef[] = [
   { key: 'memory_used', group: 'mem', component: 'sensor', name: 'Memory used', unit_of_measurement: '%', state_class: 'measurement', suggested_display_precision: 1, fields: ['usedMemKb', 'totalMemKb'], value: percentOf('usedMemKb', 'totalMemKb') },
   // Machmon's kilobytes are KiB (free -k).
   { key: 'swap_used', group: 'mem', component: 'sensor', name: 'Swap used', device_class: 'data_size', unit_of_measurement: 'KiB', state_class: 'measurement', fields: ['swapUsedKb'], value: field('swapUsedKb') },
-  { key: 'disk_used', group: 'disk', component: 'sensor', name: 'Disk used', unit_of_measurement: '%', state_class: 'measurement', fields: ['usagePercent'], value: field('usagePercent') },
-  { key: 'disk_used', group: 'partitions', component: 'sensor', name: 'Disk used', unit_of_measurement: '%', state_class: 'measurement', rowKey: rowName('mountPoint'), fields: ['usagePercent'], value: field('usagePercent') },
+  { key: 'disk_used', group: 'disk', component: 'sensor', name: 'Disk used', unit_of_measurement: '%', state_class: 'measurement', fields: ['usagePercent'], value: diskUsage },
+  { key: 'disk_used', group: 'partitions', component: 'sensor', name: 'Disk used', unit_of_measurement: '%', state_class: 'measurement', rowKey: rowName('mountPoint'), fields: ['usagePercent'], value: diskUsage },
   // The mock (no real sensor) is no temperature to show.
   { key: 'temperature', group: 'temperature', component: 'sensor', name: 'Temperature', device_class: 'temperature', unit_of_measurement: '°C', state_class: 'measurement', suggested_display_precision: 1, rowKey: (r) => (r.source === 'mock' ? undefined : rowName('sensor')(r)), fields: ['degreesCelsius'], value: field('degreesCelsius') },
   { key: 'processes', group: 'processesNumber', component: 'sensor', name: 'Processes', state_class: 'measurement', fields: ['total'], value: field('total') },

@@ -3,7 +3,7 @@ import type { InfluxConfig } from '../config.js';
 import type { Logger } from '../../common/log.js';
 import type { InfluxWriter } from './types.js';
 
-export { InfluxUnavailableError, type InfluxWriter, type WriteResult } from './types.js';
+export { InfluxUnavailableError, lineBatch, type InfluxWriter, type LineBatch, type WriteResult } from './types.js';
 
 export async function createInfluxWriter(cfg: InfluxConfig, log: Logger): Promise<InfluxWriter> {
   if (cfg.apiVersion === 2) {

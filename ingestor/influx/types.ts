@@ -19,8 +19,25 @@ export interface InfluxWriter {
   readonly url: string;
   /** Creates database and retention policy where the API version allows it; throws InfluxUnavailableError. */
   setup(): Promise<void>;
-  /** Writes lines (ms precision); throws InfluxUnavailableError when the write may be retried. */
-  write(lines: readonly string[]): Promise<WriteResult>;
+  /** Writes a batch of lines (ms precision); throws InfluxUnavailableError when the write may be retried. */
+  write(batch: LineBatch): Promise<WriteResult>;
+}
+
+/**
+ * A batch of line protocol as the pipeline holds it: one UTF-8 buffer of whole lines, each
+ * ending in a newline (what /write takes as it is), its number of points, and the lines one
+ * by one for a writer that must split a refused batch (made on demand: a raw newline can
+ * stand inside a string field, so `body` alone does not say where lines end).
+ */
+export interface LineBatch {
+  readonly body: Buffer;
+  readonly points: number;
+  lines(): readonly string[];
+}
+
+/** A batch of the given lines. */
+export function lineBatch(lines: readonly string[]): LineBatch {
+  return { body: Buffer.from(lines.length ? `${lines.join('\n')}\n` : ''), points: lines.length, lines: () => lines };
 }
 
 export class InfluxUnavailableError extends MachmonError {

@@ -2,7 +2,7 @@
 // test target). Credentials go in a Basic Authorization header, which 1.x accepts like
 // the u/p query parameters but which never ends up in a logged URL.
 import type { InfluxConfig } from '../config.js';
-import { countRefused, describeFetchError, InfluxUnavailableError, isDataRefusal, type InfluxWriter, type WriteResult } from './types.js';
+import { countRefused, describeFetchError, InfluxUnavailableError, isDataRefusal, type InfluxWriter, type LineBatch, type WriteResult } from './types.js';
 
 /** InfluxQL identifier in double quotes. */
 export const quoteIdent = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -19,7 +19,7 @@ export class InfluxV1Writer implements InfluxWriter {
     this.writePath = `${this.url}/write?${new URLSearchParams({ db: cfg.database, rp: cfg.retentionPolicy, precision: 'ms' })}`;
   }
 
-  private async call(url: string, body: string, what: string): Promise<Response> {
+  private async call(url: string, body: string | Buffer, what: string): Promise<Response> {
     try {
       return await fetch(url, { method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.cfg.timeoutMs) });
     } catch (err) {
@@ -54,9 +54,9 @@ export class InfluxV1Writer implements InfluxWriter {
     return (res?.series ?? []).map((s) => ({ columns: s.columns, values: s.values ?? [] }));
   }
 
-  async write(lines: readonly string[]): Promise<WriteResult> {
-    if (lines.length === 0) return { refusedLines: 0 };
-    const r = await this.call(this.writePath, lines.join('\n'), '');
+  async write(batch: LineBatch): Promise<WriteResult> {
+    if (batch.points === 0) return { refusedLines: 0 };
+    const r = await this.call(this.writePath, batch.body, '');
     if (r.status === 204) {
       await r.arrayBuffer();
       return { refusedLines: 0 };
@@ -71,7 +71,7 @@ export class InfluxV1Writer implements InfluxWriter {
     try {
       message = (JSON.parse(text) as { error?: string }).error ?? text;
     } catch { /* not JSON */ }
-    if (isDataRefusal(r.status)) return { refusedLines: Math.min(lines.length, countRefused(message)), refusal: message.slice(0, 2000) };
+    if (isDataRefusal(r.status)) return { refusedLines: Math.min(batch.points, countRefused(message)), refusal: message.slice(0, 2000) };
     const needsSetup = r.status === 404 || /database not found|retention policy not found/.test(message);
     throw new InfluxUnavailableError(`HTTP ${r.status} ${message.slice(0, 300)}`, { needsSetup });
   }

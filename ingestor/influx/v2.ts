@@ -11,7 +11,7 @@
 import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import type { InfluxConfig } from '../config.js';
 import type { Logger } from '../../common/log.js';
-import { describeFetchError, InfluxUnavailableError, isDataRefusal, type InfluxWriter, type WriteResult } from './types.js';
+import { describeFetchError, InfluxUnavailableError, isDataRefusal, type InfluxWriter, type LineBatch, type WriteResult } from './types.js';
 
 export class InfluxV2Writer implements InfluxWriter {
   readonly url: string;
@@ -30,31 +30,47 @@ export class InfluxV2Writer implements InfluxWriter {
     // the ingestor's token should not have); the first write says whether it exists.
   }
 
-  async write(lines: readonly string[]): Promise<WriteResult> {
-    if (lines.length === 0) return { refusedLines: 0 };
+  async write(batch: LineBatch): Promise<WriteResult> {
+    if (batch.points === 0) return { refusedLines: 0 };
+    try {
+      // The whole batch as one record: the client joins records with newlines, ours end in one already.
+      await this.send([batch.body.toString('utf8', 0, batch.body.length - 1)]);
+      return { refusedLines: 0 };
+    } catch (err) {
+      if (!(err instanceof HttpError) || !isDataRefusal(err.statusCode)) throw this.unavailable(err);
+      return this.split(batch.lines(), err);
+    }
+  }
+
+  /** Halves a refused set of lines until the refused ones are isolated. */
+  private async split(lines: readonly string[], err: HttpError): Promise<WriteResult> {
+    if (lines.length === 1) return { refusedLines: 1, refusal: refusalText(err) };
+    const mid = lines.length >> 1;
+    const a = await this.writeLines(lines.slice(0, mid));
+    const b = await this.writeLines(lines.slice(mid));
+    return { refusedLines: a.refusedLines + b.refusedLines, refusal: a.refusal ?? b.refusal };
+  }
+
+  private async writeLines(lines: readonly string[]): Promise<WriteResult> {
     try {
       await this.send(lines);
       return { refusedLines: 0 };
     } catch (err) {
       if (!(err instanceof HttpError) || !isDataRefusal(err.statusCode)) throw this.unavailable(err);
-      if (lines.length === 1) return { refusedLines: 1, refusal: refusalText(err) };
-      const mid = lines.length >> 1;
-      const a = await this.write(lines.slice(0, mid));
-      const b = await this.write(lines.slice(mid));
-      return { refusedLines: a.refusedLines + b.refusedLines, refusal: a.refusal ?? b.refusal };
+      return this.split(lines, err);
     }
   }
 
-  private async send(lines: readonly string[]): Promise<void> {
+  private async send(records: readonly string[]): Promise<void> {
     const api = this.influx.getWriteApi(this.cfg.org, this.cfg.bucket, 'ms', {
       maxRetries: 0,
       flushInterval: 0,
-      batchSize: lines.length + 1,
+      batchSize: records.length + 1,
       maxBatchBytes: Number.MAX_SAFE_INTEGER,
-      maxBufferLines: lines.length + 1,
+      maxBufferLines: records.length + 1,
     });
     try {
-      api.writeRecords(lines as string[]);
+      api.writeRecords(records as string[]);
       await api.flush();
     } finally {
       api.dispose();

@@ -93,6 +93,8 @@ describe('machmon up brings its own InfluxDB', () => {
     const running = processesMentioning(cwd);
     expect(running, 'one influxd, run on the config under ./data/influxdb').toHaveLength(1);
     expect(readFileSync(`/proc/${running[0]}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['run', '-config', path.join(cwd, 'data/influxdb/influxdb.conf')]));
+    // Go's collector at GOGC=200 (cli/influxd.ts influxdEnv, README "Scaling"), as the environment of up had none.
+    expect(readFileSync(`/proc/${running[0]}/environ`, 'utf8').split('\0')).toContain('GOGC=200');
     const conf = readFileSync(path.join(cwd, 'data/influxdb/influxdb.conf'), 'utf8');
     expect(conf).toContain(`bind-address = "127.0.0.1:${influxPort}"`);
     expect(conf).not.toMatch(/bind-address = "(0\.0\.0\.0)?:/);

@@ -7,6 +7,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../common/config.js';
 import { silentLogger } from '../../../common/log.js';
+import { lineBatch } from '../../../ingestor/influx/index.js';
 import { InfluxV2Writer } from '../../../ingestor/influx/v2.js';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
 import { connectClient, endClient, header, publishReading } from '../../../testkit/ingestor.js';
@@ -83,7 +84,7 @@ describe('InfluxV2Writer refusals and outages', () => {
       const { port } = server.address() as AddressInfo;
       const cfg = loadConfig({ raw: { ingestor: { password: 'x', influx: v2(`http://127.0.0.1:${port}`) } }, sections: ['ingestor'], env: {} }).ingestor!.influx;
       const lines = Array.from({ length: 16 }, (_, i) => `Probe,n=${i} v=${i === 11 ? 'bad' : i} 1700000000000`);
-      const result = await new InfluxV2Writer(cfg, silentLogger).write(lines);
+      const result = await new InfluxV2Writer(cfg, silentLogger).write(lineBatch(lines));
       expect(result).toMatchObject({ refusedLines: 1, refusal: expect.stringContaining('unable to parse') });
       expect([...stored].sort()).toEqual(lines.filter((_, i) => i !== 11).map((l) => l.split(' ')[0]!).sort());
       expect(requests).toBeLessThanOrEqual(1 + 2 * Math.log2(16));
@@ -94,6 +95,6 @@ describe('InfluxV2Writer refusals and outages', () => {
 
   it('reports an unreachable server as unavailable (retried), not as refused', async () => {
     const cfg = loadConfig({ raw: { ingestor: { password: 'x', influx: v2('http://127.0.0.1:9') } }, sections: ['ingestor'], env: {} }).ingestor!.influx;
-    await expect(new InfluxV2Writer(cfg, silentLogger).write(['Probe v=1 1'])).rejects.toMatchObject({ code: 'INFLUX_UNAVAILABLE' });
+    await expect(new InfluxV2Writer(cfg, silentLogger).write(lineBatch(['Probe v=1 1']))).rejects.toMatchObject({ code: 'INFLUX_UNAVAILABLE' });
   });
 });
