@@ -19,6 +19,7 @@ import { confirmPayloads } from '../common/confirm.js';
 import { HeaderType, METRIC_NAMES } from '../common/schema.js';
 import { confirmTopic } from '../common/topics.js';
 import { cpuBetween, sampleProc, startChild } from './procs.js';
+import type { Program } from '../testkit/processes.js';
 import { REPO } from '../testkit/repo.js';
 import { binary, freePort, portOpen, startMosquitto } from './servers.js';
 
@@ -37,6 +38,31 @@ export function unitNodeFlags(unitText: string): string[] {
   const exec = /^ExecStart=(\S+)\s+(.*?)\s+(\S+machmon-agent\.cjs)\b/m.exec(unitText);
   if (!exec) throw new Error('no "ExecStart=<node> <flags> …/machmon-agent.cjs" line in the unit');
   return exec[2]!.split(/\s+/).filter(Boolean);
+}
+
+export interface PiAgent {
+  /** The bundle as the Pi runs it (/opt/machmon/machmon-agent.cjs). */
+  bundle: string;
+  /** The Node flags of the unit's ExecStart. */
+  flags: string[];
+}
+
+/** Builds the Pi bundle (scripts/build-agent.mjs) into <dir>/build and reads the unit's Node flags. */
+export function buildPiAgent(dir: string): PiAgent {
+  const build = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', path.join(dir, 'build')], { cwd: REPO, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build-agent failed:\n${build.stdout}\n${build.stderr}`);
+  return { bundle: path.join(dir, 'build', 'machmon-agent.cjs'), flags: unitNodeFlags(readFileSync(UNIT, 'utf8')) };
+}
+
+/**
+ * Starts the bundle the way the unit does (its Node flags, then `nodeArgs`), with `agent` as
+ * its agent section (clock sync off: nothing to synchronise with here; data under <dir>/agent)
+ * in <dir>/agent.json, its output in <dir>/agent.log.
+ */
+export async function startPiAgent(dir: string, pi: PiAgent, agent: Record<string, unknown>, o: { node?: string; nodeArgs?: readonly string[]; logLevel?: string } = {}): Promise<Program> {
+  const file = path.join(dir, 'agent.json');
+  writeFileSync(file, JSON.stringify({ agent: { clock: { sync: 'none' }, dataDir: path.join(dir, 'agent'), ...agent }, log: { level: o.logLevel ?? 'warn' } }));
+  return startChild('machmon-agent', o.node ?? process.execPath, [...pi.flags, ...(o.nodeArgs ?? []), pi.bundle, '--config', file], path.join(dir, 'agent.log'));
 }
 
 /** Reads the first field (the header) of a reading and returns its seq, without decoding the rest. */
@@ -60,10 +86,7 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
   const stops: (() => Promise<void>)[] = [];
   const node = process.env.MACHMON_BENCH_NODE ?? process.execPath;
   try {
-    const build = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', path.join(dir, 'build')], { cwd: REPO, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`build-agent failed:\n${build.stdout}\n${build.stderr}`);
-    const bundle = path.join(dir, 'build', 'machmon-agent.cjs');
-    const flags = unitNodeFlags(readFileSync(UNIT, 'utf8'));
+    const { bundle, flags } = buildPiAgent(dir);
     const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
@@ -90,10 +113,8 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
     stops.push(async () => clearInterval(confirmTimer));
 
     const metrics = Object.fromEntries(METRIC_NAMES.map((m) => [m, { enabled: true, intervalMs: 1000 }]));
-    const file = path.join(dir, 'agent.json');
-    writeFileSync(file, JSON.stringify({ agent: { brokerUrl, hostname: HOST, password: 'x', intervalMs: 1000, metrics, clock: { sync: 'none' }, dataDir: path.join(dir, 'agent') }, log: { level: 'warn' } }));
     const profile = process.env.MACHMON_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.MACHMON_BENCH_PROFILE)}`] : [];
-    const agent = await startChild('machmon-agent', node, [...flags, ...profile, bundle, '--config', file], path.join(dir, 'agent.log'));
+    const agent = await startPiAgent(dir, { bundle, flags }, { brokerUrl, hostname: HOST, password: 'x', intervalMs: 1000, metrics }, { node, nodeArgs: profile });
     stops.unshift(() => agent.stop());
     const empty = await startChild('empty-node', node, [...flags, '-e', 'setInterval(() => {}, 1 << 30)'], path.join(dir, 'empty.log'));
     stops.unshift(() => empty.stop());

@@ -2,7 +2,9 @@
 // `npm run bench [-- <name> [options]]`: the benchmarks of bench/ (compiled to dist/bench by
 // scripts/ensure.mjs). Names: default or goals [--agents N --minutes N --repeats N
 // --overloadSeconds N] (the goals of README "Scaling", last line GOALS-MET or GOALS-MISSED),
-// ingestor [--repeats N] (the ingestor alone), fleet [--agents N --cycles N --intervalMs MS --workers N
+// ingestor [--repeats N] (the ingestor alone), soak [--agents N --minutes N --every MIN
+// --warmup MIN --sampleSeconds N] (memory of broker, ingestor and one real agent over a long
+// run; not in CI), fleet [--agents N --cycles N --intervalMs MS --workers N
 // --burstAgents N --burstMessages N --repeats N], agent [--seconds N], record (re-record
 // bench/payloads from the collectors), profile-top <file.cpuprofile>. Every benchmark is
 // bounded in time, runs only on 127.0.0.1, and ends with one SUMMARY (or GOALS) line.
