@@ -14,7 +14,13 @@
 // checks it: confirmations at the simulated agents (lost, duplicates) and every point they
 // sent counted in InfluxDB; for the real agent, its own AgentHealth as stored: nothing dropped
 // and nothing older than one interval still waiting for its confirmation.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//
+// MACHMON_BENCH_HEAPSNAPSHOTS=<dir>: each of the three writes a heap snapshot there
+// (--heapsnapshot-signal) halfway through the warm-up and one minute before the end (the
+// slopes end there), to diff in Chrome DevTools' Memory tab (Comparison) when the heap grows.
+// A snapshot raises a process's RSS for the rest of its life (the agent's from 50 to 100 MB
+// here): such a run finds where the heap grows, its RSS figures are not the soak's.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,17 +62,17 @@ const PASSWORD = 'bench-soak-secret';
 const READER_PASSWORD = 'bench-soak-reader';
 const AGENT_HOST = 'bench-pi';
 
-interface Sample { min: number; rssMb: number; heapMb: number; externalMb: number }
+interface Sample { min: number; rssMb: number; heapMb: number; externalMb: number; gcMs: number }
 interface Watched { name: string; proc: Program; probe: string; samples: Sample[] }
 interface ProbeSample { at: number; heapUsed: number; external: number; gcMs: number }
 
 const MB = 1024 * 1024;
 
 /** The preload's flag for one process: its samples go to `out`. */
-function probeArgs(out: string, everyMs: number): string[] {
+function probeArgs(out: string, everyMs: number, snapshotDir: string | undefined): string[] {
   const url = pathToFileURL(path.join(DIST_BENCH, 'memory-probe.js'));
   url.search = new URLSearchParams({ out, everyMs: String(everyMs) }).toString();
-  return [`--import=${url.href}`];
+  return [`--import=${url.href}`, ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [])];
 }
 
 function readProbe(file: string): ProbeSample | undefined {
@@ -84,7 +90,7 @@ function sample(w: Watched, min: number): Sample | undefined {
   } catch { /* exited: NaN */ }
   const p = readProbe(w.probe);
   if (!Number.isFinite(rssKb) || !p) return undefined;
-  const s = { min, rssMb: rssKb / 1024, heapMb: p.heapUsed / MB, externalMb: p.external / MB };
+  const s = { min, rssMb: rssKb / 1024, heapMb: p.heapUsed / MB, externalMb: p.external / MB, gcMs: p.gcMs };
   w.samples.push(s);
   return s;
 }
@@ -136,18 +142,23 @@ export async function benchSoak(o: SoakOptions): Promise<{ lines: string[]; ok: 
   const cycles = Math.max(1, Math.round((o.minutes * 60_000) / INTERVAL_MS));
   const warmup = Math.min(o.warmup, o.minutes / 4);
   const everyMs = o.sampleSeconds * 1000;
+  const snapshotDir = process.env['MACHMON_BENCH_HEAPSNAPSHOTS'] ? path.resolve(process.env['MACHMON_BENCH_HEAPSNAPSHOTS']) : undefined;
+  const snapshotsAt = snapshotDir ? [warmup / 2, Math.max(warmup + (o.minutes - warmup) / 2, o.minutes - 1)] : [];
+  /** End of the slopes' window: the last snapshot (it moves RSS) or the end of the run. */
+  const windowEnd = snapshotsAt[1] ?? o.minutes;
   try {
+    if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
     const pi = buildPiAgent(dir);
     const influxd = await startInfluxd();
     stops.push(() => influxd.destroy());
     const db = 'soak';
     const probe = (name: string) => path.join(dir, `${name}.memory.json`);
-    const broker = await startMachmonBroker(dir, { secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['bench-*'], readers: ['ingestor'] }, 'machmon-broker', 'warn', probeArgs(probe('broker'), everyMs));
+    const broker = await startMachmonBroker(dir, { secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['bench-*'], readers: ['ingestor'] }, 'machmon-broker', 'warn', probeArgs(probe('broker'), everyMs, snapshotDir));
     stops.push(() => broker.stop());
-    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, password: READER_PASSWORD, influx: { url: influxd.url, database: db } }, 'machmon-ingestor', probeArgs(probe('ingestor'), everyMs));
+    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, password: READER_PASSWORD, influx: { url: influxd.url, database: db } }, 'machmon-ingestor', probeArgs(probe('ingestor'), everyMs, snapshotDir));
     stops.unshift(() => ingestor.stop());
     // The real agent as deployed: default groups and intervals (agent.intervalMs 10 s), the fleet password.
-    const agent = await startPiAgent(dir, pi, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, hostname: AGENT_HOST, password: PASSWORD }, { nodeArgs: probeArgs(probe('agent'), everyMs), logLevel: 'info' });
+    const agent = await startPiAgent(dir, pi, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, hostname: AGENT_HOST, password: PASSWORD }, { nodeArgs: probeArgs(probe('agent'), everyMs, snapshotDir), logLevel: 'info' });
     stops.unshift(() => agent.stop());
     const watched: Watched[] = [
       { name: 'broker', proc: broker, probe: probe('broker'), samples: [] },
@@ -179,6 +190,11 @@ export async function benchSoak(o: SoakOptions): Promise<{ lines: string[]; ok: 
       onProgress: (p) => {
         const min = p.elapsedMs / 60_000;
         const s = watched.map((w) => sample(w, min));
+        while (snapshotsAt.length && min >= snapshotsAt[0]!) {
+          snapshotsAt.shift();
+          for (const w of watched) if (w.proc.pid) process.kill(w.proc.pid, 'SIGUSR2');
+          console.log(`  ${fmt(min, 1)} min: heap snapshots of ${watched.map((w) => `${w.name} (pid ${w.proc.pid})`).join(', ')} requested into ${snapshotDir}`);
+        }
         if (min + 1e-6 >= nextRowMin) {
           row(fmt(min, 1), s, p.sent, p.done);
           while (nextRowMin <= min + 1e-6) nextRowMin += o.every;
@@ -196,15 +212,16 @@ export async function benchSoak(o: SoakOptions): Promise<{ lines: string[]; ok: 
     console.log(`  fleet: ${fmt(fleet.connected)}/${fmt(simulated)} simulated agents connected in ${fmt(fleet.connectMs / 1000, 1)} s; ${fmt(sustained)} of ${fmt(offered)} readings/s offered confirmed stored (sustained); latency p50 ${fmt(quantile(fleet.latency, 0.5))} ms, p99 ${fmt(quantile(fleet.latency, 0.99))} ms; disconnects ${fmt(fleet.disconnects)}; generator cpu ${fmt(fleet.generatorCpuSeconds, 1)} s`);
 
     // Slopes, after the warm-up, while the fleet published.
-    console.log(`slopes over ${fmt(warmup, 1)}-${fmt(o.minutes, 1)} min (least squares; the first ${fmt(warmup, 1)} min are warm-up: connections, first writes, V8's code and heap growing to their working size; flat = growth over the window <= max(${FLAT_FLOOR_MB} MB, 2 x the scatter around the fit)):`);
+    console.log(`slopes over ${fmt(warmup, 1)}-${fmt(windowEnd, 1)} min (least squares; the first ${fmt(warmup, 1)} min are warm-up: connections, first writes, V8's code and heap growing to their working size; flat = growth over the window <= max(${FLAT_FLOOR_MB} MB, 2 x the scatter around the fit)):`);
     for (const w of watched) {
-      const kept = w.samples.filter((s) => s.min >= warmup && s.min <= o.minutes + 1e-6);
+      const kept = w.samples.filter((s) => s.min >= warmup && s.min <= windowEnd + 1e-6);
       const v = (y: (s: Sample) => number) => flatness(kept.map((s) => ({ min: s.min, y: y(s) })));
       const rss = v((s) => s.rssMb);
       const heap = v((s) => s.heapMb);
       const ext = v((s) => s.externalMb);
       const say = (label: string, x: Verdict) => `${label} ${fmt(x.fit.slope, 2)} ± ${fmt(x.fit.slopeSe, 2)} MB/h (growth ${fmt(x.growthMb, 2)} MB, bound ${fmt(x.boundMb, 2)} MB)`;
-      console.log(`  ${w.name}: ${kept.length} samples; ${say('RSS', rss)}; ${say('heap', heap)}; ${say('external', ext)}`);
+      const gc = w.samples.map((s) => s.gcMs).sort((a, b) => a - b);
+      console.log(`  ${w.name}: ${kept.length} samples; ${say('RSS', rss)}; ${say('heap', heap)}; ${say('external', ext)}; the probe's full GC took ${fmt(gc[gc.length >> 1] ?? NaN, 0)} ms (median)`);
       const alive = w.proc.running;
       goal(`flat-${w.name}`, alive && rss.flat && heap.flat, `${alive ? '' : 'EXITED; '}RSS ${fmt(rss.fit.slope, 2)} MB/h (${fmt(rss.growthMb, 2)} MB over the window, bound ${fmt(rss.boundMb, 2)}), heap ${fmt(heap.fit.slope, 2)} MB/h (${fmt(heap.growthMb, 2)} MB, bound ${fmt(heap.boundMb, 2)}) (goal: flat)`);
     }
