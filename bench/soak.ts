@@ -48,7 +48,7 @@ export interface SoakOptions {
   workers: number;
 }
 
-export const SOAK_DEFAULTS: SoakOptions = { agents: 1000, minutes: 30, every: 5, warmup: 5, sampleSeconds: 10, workers: 2 };
+export const SOAK_DEFAULTS: SoakOptions = { agents: 1000, minutes: 30, every: 5, warmup: 5, sampleSeconds: 30, workers: 2 };
 
 /**
  * The smallest growth over the measured window called growth (MB). Below it a figure moves at
