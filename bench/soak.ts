@@ -165,9 +165,11 @@ export async function benchSoak(o: SoakOptions): Promise<{ lines: string[]; ok: 
       { name: 'ingestor', proc: ingestor, probe: probe('ingestor'), samples: [] },
       { name: 'agent', proc: agent, probe: probe('agent'), samples: [] },
     ];
-    // Wait for every probe's first sample.
-    for (let i = 0; i < 100 && watched.some((w) => !readProbe(w.probe)); i++) await new Promise((r) => setTimeout(r, 100));
-    for (const w of watched) if (!readProbe(w.probe)) throw new Error(`no memory sample from the ${w.name} (${w.probe}):\n${w.proc.output()}`);
+    // The idle row: a sample of each taken after all three were up (the first one, 100 ms after a start, is of a process still loading).
+    const ready = Date.now();
+    const fresh = (w: Watched) => (readProbe(w.probe)?.at ?? 0) >= ready;
+    for (const deadline = ready + everyMs + 5000; Date.now() < deadline && !watched.every(fresh);) await new Promise((r) => setTimeout(r, 200));
+    for (const w of watched) if (!fresh(w)) throw new Error(`no memory sample from the ${w.name} (${w.probe}) within ${o.sampleSeconds + 5} s:\n${w.proc.output()}`);
 
     console.log(`soak: ${fmt(o.agents)} agents (${fmt(simulated)} simulated + 1 machmon agent: the Pi bundle, ${pi.flags.join(' ')}) x 13 groups every 10 s = ${fmt((o.agents * 13 * 1000) / INTERVAL_MS)} readings/s offered, ${o.minutes} min, ${o.workers} generator processes`);
     console.log(`  through machmon broker (pid ${broker.pid}) -> machmon ingestor (pid ${ingestor.pid}) -> influxd; agent pid ${agent.pid}; work dir ${dir}`);
