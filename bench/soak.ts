@@ -29,6 +29,7 @@ import { influxRows, startInfluxd } from '../testkit/influxd.js';
 import type { Program } from '../testkit/processes.js';
 import { buildPiAgent, startPiAgent } from './agent-footprint.js';
 import { fmt, storedPoints } from './fleet.js';
+import { goalList } from './goals.js';
 import { quantile } from './histogram.js';
 import { runLoad, sustainedRate } from './load.js';
 import { parseStatusKb } from './procs.js';
@@ -133,11 +134,8 @@ const pad = (s: string, n: number) => s.padStart(n);
 export async function benchSoak(o: SoakOptions): Promise<{ lines: string[]; ok: boolean }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-soak-'));
   const stops: (() => Promise<void>)[] = [];
-  const goals: { name: string; ok: boolean; text: string }[] = [];
-  const goal = (name: string, ok: boolean, text: string) => {
-    goals.push({ name, ok, text });
-    console.log(`  ${ok ? 'ok    ' : 'MISSED'} ${name}: ${text}`);
-  };
+  const goals = goalList('GOALS (README "Scaling", soak):');
+  const goal = goals.goal;
   const simulated = Math.max(0, o.agents - 1);
   const cycles = Math.max(1, Math.round((o.minutes * 60_000) / INTERVAL_MS));
   const warmup = Math.min(o.warmup, o.minutes / 4);
@@ -259,7 +257,5 @@ export async function benchSoak(o: SoakOptions): Promise<{ lines: string[]; ok: 
     if (process.env['MACHMON_BENCH_KEEP']) console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
-  const missed = goals.filter((g) => !g.ok).map((g) => g.name);
-  const lines = ['GOALS (README "Scaling", soak):', ...goals.map((g) => `  ${g.ok ? 'ok    ' : 'MISSED'} ${g.name}: ${g.text}`), missed.length ? `GOALS-MISSED: ${missed.join(', ')}` : 'GOALS-MET'];
-  return { lines, ok: missed.length === 0 };
+  return goals.result();
 }
