@@ -1,7 +1,7 @@
 // The soak's verdict (README "Scaling", Soak): a least-squares slope per memory series, and
 // "flat" when the growth over the window stays within the series' noise bound.
 import { describe, expect, it } from 'vitest';
-import { FLAT_FLOOR_MB, flatness, leastSquares } from '../../../bench/soak.js';
+import { AGENT_FLAT_FLOOR_MB, FLAT_FLOOR_MB, flatness, leastSquares } from '../../../bench/soak.js';
 
 describe('leastSquares', () => {
   it('finds the slope of a line exactly, with no scatter', () => {
@@ -50,6 +50,13 @@ describe('flatness', () => {
     const v = flatness(minutes.map((min, i) => ({ min, y: 200 + (i % 2 ? 4 : -4) + (1.5 * (min - 5)) / 25 })));
     expect(v.boundMb).toBeGreaterThan(7);
     expect(v.flat).toBe(true);
+  });
+
+  it("calls the agent's smaller, smooth growth growth with the agent's floor", () => {
+    // The agent's pinned pool blocks: 0.8 MB/hour, 0.33 MB over the window, 0.01 MB of scatter.
+    const samples = minutes.map((min, i) => ({ min, y: 2.3 + (0.8 * min) / 60 + (i % 2 ? 0.01 : -0.01) }));
+    expect(flatness(samples).flat).toBe(true);
+    expect(flatness(samples, AGENT_FLAT_FLOOR_MB).flat).toBe(false);
   });
 
   it('never calls a series flat without enough samples to fit', () => {
