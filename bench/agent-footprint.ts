@@ -26,6 +26,7 @@ import { confirmPayloads } from '../common/confirm.js';
 import { HeaderType, METRIC_NAMES } from '../common/schema.js';
 import { confirmTopic } from '../common/topics.js';
 import { cpuBetween, cpuWithChildrenBetween, sampleProc, startChild } from './procs.js';
+import type { Program } from '../testkit/processes.js';
 import { REPO } from '../testkit/repo.js';
 import { binary, freePort, portOpen, startMosquitto } from './servers.js';
 
@@ -58,6 +59,31 @@ export function unitNodeFlags(unitText: string): string[] {
   return exec[2]!.split(/\s+/).filter(Boolean);
 }
 
+export interface PiAgent {
+  /** The bundle as the Pi runs it (/opt/machmon/machmon-agent.cjs). */
+  bundle: string;
+  /** The Node flags of the unit's ExecStart. */
+  flags: string[];
+}
+
+/** Builds the Pi bundle (scripts/build-agent.mjs) into <dir>/build and reads the unit's Node flags. */
+export function buildPiAgent(dir: string): PiAgent {
+  const build = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', path.join(dir, 'build')], { cwd: REPO, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build-agent failed:\n${build.stdout}\n${build.stderr}`);
+  return { bundle: path.join(dir, 'build', 'machmon-agent.cjs'), flags: unitNodeFlags(readFileSync(UNIT, 'utf8')) };
+}
+
+/**
+ * Starts the bundle the way the unit does (its Node flags, then `nodeArgs`), with `agent` as
+ * its agent section (clock sync off: nothing to synchronise with here; data under <dir>/agent)
+ * in <dir>/agent.json, its output in <dir>/agent.log.
+ */
+export async function startPiAgent(dir: string, pi: PiAgent, agent: Record<string, unknown>, o: { node?: string; nodeArgs?: readonly string[]; logLevel?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Program> {
+  const file = path.join(dir, 'agent.json');
+  writeFileSync(file, JSON.stringify({ agent: { clock: { sync: 'none' }, dataDir: path.join(dir, 'agent'), ...agent }, log: { level: o.logLevel ?? 'warn' } }));
+  return startChild('machmon-agent', o.node ?? process.execPath, [...pi.flags, ...(o.nodeArgs ?? []), pi.bundle, '--config', file], path.join(dir, 'agent.log'), o.env);
+}
+
 /** Reads the first field (the header) of a reading and returns its seq, without decoding the rest. */
 function seqOf(payload: Buffer): number | undefined {
   // Field 1, wire type 2 (length-delimited): tag byte 0x0a, then a varint length.
@@ -79,10 +105,7 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
   const stops: (() => Promise<void>)[] = [];
   const node = process.env.MACHMON_BENCH_NODE ?? process.execPath;
   try {
-    const build = spawnSync(process.execPath, [path.join(REPO, 'scripts/build-agent.mjs'), '--out', path.join(dir, 'build')], { cwd: REPO, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`build-agent failed:\n${build.stdout}\n${build.stderr}`);
-    const bundle = path.join(dir, 'build', 'machmon-agent.cjs');
-    const flags = unitNodeFlags(readFileSync(UNIT, 'utf8'));
+    const { bundle, flags } = buildPiAgent(dir);
     const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
@@ -112,12 +135,10 @@ export async function benchAgent(o: AgentFootprintOptions): Promise<{ line: stri
     stops.push(async () => clearInterval(confirmTimer));
 
     const metrics = Object.fromEntries(METRIC_NAMES.map((m) => [m, { enabled: true, intervalMs: 1000 }]));
-    const file = path.join(dir, 'agent.json');
-    writeFileSync(file, JSON.stringify({ agent: { brokerUrl, hostname: HOST, password: 'x', intervalMs: 1000, metrics, clock: { sync: 'none' }, dataDir: path.join(dir, 'agent') }, log: { level: 'warn' } }));
     const profile = process.env.MACHMON_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.MACHMON_BENCH_PROFILE)}`] : [];
     const loopFile = path.join(dir, 'loop-procfs.json');
     const loopEnv = (f: string) => ({ ...process.env, MACHMON_BENCH_LOOP_FILE: f, MACHMON_BENCH_LOOP_RESET_MS: String(WARMUP_MS) });
-    const agent = await startChild('machmon-agent', node, [...flags, '--import', PRELOAD, ...profile, bundle, '--config', file], path.join(dir, 'agent.log'), loopEnv(loopFile));
+    const agent = await startPiAgent(dir, { bundle, flags }, { brokerUrl, hostname: HOST, password: 'x', intervalMs: 1000, metrics }, { node, nodeArgs: ['--import', PRELOAD, ...profile], env: loopEnv(loopFile) });
     stops.unshift(() => agent.stop());
     // The systeminformation source, as installed with npm (the checkout's dist/), every group every
     // second too; its slow calls (processes, interfaces, users) at their default interval.

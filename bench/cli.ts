@@ -7,6 +7,7 @@ import { benchGoals, benchIngestorAlone, GOALS_DEFAULTS, type GoalsOptions } fro
 import { benchHomeAssistant, HOME_ASSISTANT_DEFAULTS } from './home-assistant.js';
 import { benchOutage, OUTAGE_DEFAULTS, type OutageOptions } from './outage.js';
 import { recordPayloads } from './record-payloads.js';
+import { benchSoak, SOAK_DEFAULTS, type SoakOptions } from './soak.js';
 import { profileTop } from './profile-top.js';
 import { parseCommandLine } from '../common/args.js';
 import { PAYLOADS_DIR } from './repo.js';
@@ -55,6 +56,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       // The goals of README "Scaling": fleet, connects, capacity, ingestor alone, overload, reconnect storm.
       await ensurePayloads();
       const g = await benchGoals(numbers<GoalsOptions>(GOALS_DEFAULTS, opts));
+      for (const l of g.lines) console.log(l);
+      return g.ok ? 0 : 1;
+    }
+    case 'soak': {
+      // Memory of broker, ingestor and one real agent under a steady fleet (README "Scaling", Soak).
+      await ensurePayloads();
+      const g = await benchSoak(numbers<SoakOptions>(SOAK_DEFAULTS, opts));
       for (const l of g.lines) console.log(l);
       return g.ok ? 0 : 1;
     }

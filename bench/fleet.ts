@@ -44,9 +44,10 @@ const watch = (list: Watched[]) => list.forEach((w) => (w.before = sampleProc(w.
 const unwatch = (list: Watched[]) => list.forEach((w) => (w.after = sampleProc(w.pid)));
 const usage = (list: Watched[]) => list.map((w) => (w.after ? `${w.name} cpu ${fmt(cpuBetween(w.before, w.after), 1)} s, peak RSS ${mb(w.after.peakRssKb)}` : `${w.name} NOT RUNNING (exited)`)).join('; ');
 
-/** Points per measurement in InfluxDB: the largest count(*) over its fields. */
-export async function storedPoints(url: string, db: string, measurement: string, sinceMs?: number): Promise<number> {
-  const res = await influxQuery(url, db, `SELECT count(*) FROM "${measurement}"${sinceMs === undefined ? '' : ` WHERE time >= ${sinceMs}ms`}`);
+/** Points per measurement in InfluxDB: the largest count(*) over its fields; `where`: one more InfluxQL condition (e.g. on a tag). */
+export async function storedPoints(url: string, db: string, measurement: string, sinceMs?: number, where?: string): Promise<number> {
+  const conds = [...(sinceMs === undefined ? [] : [`time >= ${sinceMs}ms`]), ...(where ? [where] : [])];
+  const res = await influxQuery(url, db, `SELECT count(*) FROM "${measurement}"${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`);
   const s = res.series?.[0];
   if (!s) return 0;
   return Math.max(0, ...s.columns.slice(1).map((_c, i) => Number(s.values[0]![i + 1] ?? 0)));

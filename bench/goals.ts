@@ -51,6 +51,22 @@ interface Goal {
   text: string;
 }
 
+/** A benchmark's goals: each printed as it is decided; then the block of all of them under `title` and the last line, GOALS-MET or GOALS-MISSED: <which>. */
+export function goalList(title: string) {
+  const goals: Goal[] = [];
+  const say = (g: Goal) => `  ${g.ok ? 'ok    ' : 'MISSED'} ${g.name}: ${g.text}`;
+  return {
+    goal(name: string, ok: boolean, text: string) {
+      goals.push({ name, ok, text });
+      console.log(say(goals[goals.length - 1]!));
+    },
+    result(): { lines: string[]; ok: boolean } {
+      const missed = goals.filter((g) => !g.ok).map((g) => g.name);
+      return { lines: [title, ...goals.map(say), missed.length ? `GOALS-MISSED: ${missed.join(', ')}` : 'GOALS-MET'], ok: missed.length === 0 };
+    },
+  };
+}
+
 /**
  * Stored points in InfluxDB against what the generator sent in this run, over every
  * measurement: points sampled since the run's first send (the phases reuse the same
@@ -81,11 +97,8 @@ const rate = (r: LoadResult) => (r.done > 0 ? r.done / ((r.lastDoneMs - r.firstS
 export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok: boolean }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-goals-'));
   const stops: (() => Promise<void>)[] = [];
-  const goals: Goal[] = [];
-  const goal = (name: string, ok: boolean, text: string) => {
-    goals.push({ name, ok, text });
-    console.log(`  ${ok ? 'ok    ' : 'MISSED'} ${name}: ${text}`);
-  };
+  const goals = goalList('GOALS (README "Scaling"):');
+  const goal = goals.goal;
   const offered = (o.agents * 13 * 1000) / INTERVAL_MS;
   try {
     console.log(`goals: ${fmt(o.agents)} agents x 13 groups every 10 s = ${fmt(offered)} readings/s, ${o.minutes} min; work dir ${dir}`);
@@ -212,9 +225,7 @@ export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok
     if (process.env['MACHMON_BENCH_KEEP']) console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
-  const missed = goals.filter((g) => !g.ok).map((g) => g.name);
-  const lines = ['GOALS (README "Scaling"):', ...goals.map((g) => `  ${g.ok ? 'ok    ' : 'MISSED'} ${g.name}: ${g.text}`), missed.length ? `GOALS-MISSED: ${missed.join(', ')}` : 'GOALS-MET'];
-  return { lines, ok: missed.length === 0 };
+  return goals.result();
 }
 
 /**

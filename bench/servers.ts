@@ -51,11 +51,12 @@ function nodeFlags(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-export async function startMachmonBroker(dir: string, broker: Record<string, unknown>, name = 'machmon-broker', logLevel = 'warn'): Promise<Server> {
+/** `nodeArgs`: Node flags of the child's own (e.g. the soak's `--import` memory probe), before the CLI. */
+export async function startMachmonBroker(dir: string, broker: Record<string, unknown>, name = 'machmon-broker', logLevel = 'warn', nodeArgs: readonly string[] = []): Promise<Server> {
   const port = (broker['port'] as number | undefined) || (await freePort());
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({ broker: { host: '127.0.0.1', dataDir: path.join(dir, `${name}-data`), ...broker, port }, log: { level: logLevel } }, null, 1));
-  const child = await startChild(name, process.execPath, [...nodeFlags(), MACHMON, 'broker', '--config', file], path.join(dir, `${name}.log`));
+  const child = await startChild(name, process.execPath, [...nodeFlags(), ...nodeArgs, MACHMON, 'broker', '--config', file], path.join(dir, `${name}.log`));
   await until('listening', child, () => portOpen(port), 30_000);
   return Object.assign(child, { port });
 }
@@ -64,11 +65,11 @@ export async function startMachmonBroker(dir: string, broker: Record<string, unk
  * `machmon ingestor` with the given ingestor section; ready once it logged "subscribed" (a
  * fresh session) or connected with a stored one. Logs at info to see that line.
  */
-export async function startMachmonIngestor(dir: string, ingestor: Record<string, unknown>, name = 'machmon-ingestor'): Promise<Program> {
+export async function startMachmonIngestor(dir: string, ingestor: Record<string, unknown>, name = 'machmon-ingestor', nodeArgs: readonly string[] = []): Promise<Program> {
   const file = path.join(dir, `${name}.json`);
   const logFile = path.join(dir, `${name}.log`);
   writeFileSync(file, JSON.stringify({ ingestor: { dataDir: path.join(dir, `${name}-data`), ...ingestor }, log: { level: 'info' } }, null, 1));
-  const child = await startChild(name, process.execPath, [...nodeFlags(), MACHMON, 'ingestor', '--config', file], logFile);
+  const child = await startChild(name, process.execPath, [...nodeFlags(), ...nodeArgs, MACHMON, 'ingestor', '--config', file], logFile);
   await until('subscribed', child, () => /"msg":"subscribed"|"sessionPresent":true/.test(child.output(200)) || (existsSync(logFile) && /"msg":"subscribed"|"sessionPresent":true/.test(readFileSync(logFile, 'utf8'))), 30_000);
   return child;
 }

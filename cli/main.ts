@@ -161,6 +161,8 @@ async function startServices(command: string, config: Config, log: Logger, rerea
     }
     case 'agent': {
       const { startAgent } = await import('../agent/runtime/agent.js');
+      const { unpoolSmallBuffers } = await import('../agent/runtime/buffer-pool.js');
+      unpoolSmallBuffers();
       return [await startAgent(config.agent!, log)];
     }
     case 'ingestor': {

@@ -86,6 +86,8 @@ async function runAgent(args: Args): Promise<number> {
   // Loaded only here: first-boot (every service start) and --version stay quick on a Pi Zero.
   const { createLogger } = await import('../../common/log.js');
   const { startAgent } = await import('../../agent/runtime/agent.js');
+  const { unpoolSmallBuffers } = await import('../../agent/runtime/buffer-pool.js');
+  unpoolSmallBuffers();
   const log = createLogger(config.log);
   let service: Service;
   try {
