@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- <name> [options]]`: the benchmarks of bench/ (compiled to dist/bench by
 // scripts/ensure.mjs). Names: default or goals [--agents N --minutes N --repeats N
-// --overloadSeconds N] (the goals of README "Scaling", last line GOALS-MET or GOALS-MISSED),
+// --overloadSeconds N --only fleet,capacity,overload,storm] (the goals of README "Scaling", last line GOALS-MET or GOALS-MISSED),
 // ingestor [--repeats N] (the ingestor alone), fleet [--agents N --cycles N --intervalMs MS --workers N
 // --burstAgents N --burstMessages N --repeats N], agent [--seconds N], record (re-record
 // bench/payloads from the collectors), profile-top <file.cpuprofile>. Every benchmark is
