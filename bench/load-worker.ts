@@ -19,7 +19,7 @@ export interface AgentsConfig {
   password: string;
   /** Hostnames of this worker's agents, with their phase (0..1) within the interval. */
   agents: { hostname: string; phase: number }[];
-  /** fleet: every agent sends the 13 groups once per interval, `cycles` times. burst: `burstMessages` each, at most `window` awaiting PUBACK (so lost readings cannot stall it). */
+  /** fleet: every agent sends the 13 groups once per interval, `cycles` times, at most MAX_INFLIGHT awaiting their PUBACK (as the agent's publisher; the rest waits at the agent, in order). burst: `burstMessages` each, at most `window` awaiting PUBACK (so lost readings cannot stall it). */
   mode: 'fleet' | 'burst';
   intervalMs: number;
   cycles: number;
@@ -127,6 +127,8 @@ interface Agent {
   burstLeft: number;
   /** resilient: the replayed readings awaiting confirmation, as the agent's replayer keeps them. */
   window: ReplayWindow;
+  /** fleet, not resilient: readings taken while MAX_INFLIGHT awaited their PUBACK, sent as PUBACKs come. */
+  waiting: { seq: number; body: number; sampleTimeMs: number }[];
 }
 
 class Counters {
@@ -157,7 +159,7 @@ class Counters {
 async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
   const c = new Counters();
   const profiles = encodedProfiles();
-  const agents: Agent[] = cfg.agents.map((a, i) => ({ ...a, seq: 0, sent: new Map(), backoffMs: 0, profile: profiles[i % profiles.length]!, next: 0, burstLeft: cfg.burstMessages, window: new ReplayWindow() }));
+  const agents: Agent[] = cfg.agents.map((a, i) => ({ ...a, seq: 0, sent: new Map(), backoffMs: 0, profile: profiles[i % profiles.length]!, next: 0, burstLeft: cfg.burstMessages, window: new ReplayWindow(), waiting: [] }));
   let connected = 0;
   let finishing = false;
   const online = () => agents.reduce((n, a) => n + (a.client?.connected ? 1 : 0), 0);
@@ -205,15 +207,34 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     const seq = ++agent.seq;
     // burst: many readings of one group per millisecond would overwrite each other in InfluxDB; space their sample times 1 ms apart per host.
     const sampleTimeMs = cfg.mode === 'burst' ? c.firstSendMs + seq : now;
-    // resilient: as the agent's publisher, nothing beyond MAX_INFLIGHT awaiting PUBACK; the reading waits for the replay.
-    const live = agent.client?.connected === true && (!cfg.resilient || agent.client.inflight < MAX_INFLIGHT);
+    // As the agent's publisher, nothing beyond MAX_INFLIGHT awaiting PUBACK (burst keeps its own window):
+    // the reading waits for the replay (resilient) or for PUBACKs (sendWaiting).
+    const room = cfg.mode === 'burst' || (agent.client !== undefined && agent.client.inflight < MAX_INFLIGHT);
+    const live = agent.client?.connected === true && room;
     if (live) send1(agent, seq, body, sampleTimeMs);
+    else if (agent.client?.connected && !cfg.resilient) agent.waiting.push({ seq, body, sampleTimeMs });
     if (cfg.confirm) agent.sent.set(seq, { t: live ? now : 0, sends: live ? 1 : 0, first: now, body, sampleTimeMs, resent: false });
     c.sent++;
     c.sentPoints += item.points;
     const m = (c.sentByMetric[item.metric] ??= { messages: 0, points: 0 });
     m.messages++;
     m.points += item.points;
+  };
+
+  /** fleet: what waited for room in flight goes out as PUBACKs come. */
+  const sendWaiting = (agent: Agent) => {
+    const client = agent.client;
+    if (!client?.connected) return;
+    const now = Date.now();
+    while (agent.waiting.length && client.inflight < MAX_INFLIGHT) {
+      const w = agent.waiting.shift()!;
+      send1(agent, w.seq, w.body, w.sampleTimeMs);
+      const s = agent.sent.get(w.seq);
+      if (s) {
+        s.t = now;
+        s.sends = 1;
+      }
+    }
   };
 
   /** burst: keep `window` readings awaiting their PUBACK (the broker's flow control, for both targets). */
@@ -286,6 +307,7 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
         onPuback: () => {
           c.pubacks++;
           if (running && cfg.mode === 'burst') sendBurst(agent);
+          else if (agent.waiting.length) sendWaiting(agent);
         },
         onClose: () => {
           if (agent.client !== client) return;

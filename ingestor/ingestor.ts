@@ -14,6 +14,7 @@ import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';
 import { createInfluxWriter } from './influx/index.js';
 import { deferAcks } from './mqtt-ack.js';
+import { NoReplayStore } from './no-replay-store.js';
 import { Pipeline } from './pipeline.js';
 import { route } from './router.js';
 import { IngestorStats } from './stats.js';
@@ -47,6 +48,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     password: cfg.password,
     clean: false,
     protocolVersion: 4,
+    outgoingStore: new NoReplayStore(),
     ...(ca ? { ca } : {}),
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
