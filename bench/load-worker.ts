@@ -312,17 +312,22 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
         onClose: () => {
           if (agent.client !== client) return;
           if (connected > 0) c.disconnects++;
-          if (cfg.resilient && !finishing && ready) reconnectLater(agent);
+          // Whenever the connection goes, as the agent's publisher does: also between CONNACK and SUBACK (a broker that starts holds agents), whose subscribe would never settle.
+          retry();
         },
       },
     );
     agent.client = client;
-    let ready = false;
+    let retried = false;
+    const retry = () => {
+      if (retried || !cfg.resilient || finishing) return;
+      retried = true;
+      reconnectLater(agent);
+    };
     try {
       await client.connect();
       client.publish(statusTopic(agent.hostname), Buffer.from('online'), true);
       if (cfg.confirm) await client.subscribe(confirmTopic(agent.hostname), 1);
-      ready = true;
       agent.backoffMs = 0;
       agent.window.reset();
       if (!again) {
@@ -332,7 +337,7 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     } catch {
       if (!again) c.connectFailures++;
       client.destroy();
-      if (cfg.resilient && !finishing) reconnectLater(agent);
+      retry();
     }
   };
 
