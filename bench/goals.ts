@@ -27,6 +27,9 @@ import { runLoad, sustainedRate, type LoadOptions, type LoadResult } from './loa
 import { cpuBetween, pidsByCmdline, sampleProc } from './procs.js';
 import { startMachmonBroker, startMachmonIngestor, startMosquitto, type Server } from './servers.js';
 
+export const PHASES = ['fleet', 'capacity', 'overload', 'storm'] as const;
+export type Phase = (typeof PHASES)[number];
+
 export interface GoalsOptions {
   agents: number;
   /** Minutes of the sustained fleet run (after connecting). */
@@ -35,14 +38,26 @@ export interface GoalsOptions {
   repeats: number;
   /** Seconds of 2x overload. */
   overloadSeconds: number;
+  /** The phases to run (`--only storm,overload`); all by default. */
+  only?: readonly Phase[];
 }
 
 export const GOALS_DEFAULTS: GoalsOptions = { agents: 10_000, minutes: 3, workers: 2, repeats: 3, overloadSeconds: 60 };
+
+/** `--only a,b`: the phases named, or an error naming the known ones. */
+export function parsePhases(list: string): Phase[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(PHASES as readonly string[]).includes(n));
+  if (bad.length || !names.length) throw new Error(`--only: unknown phase ${bad.join(', ') || '(none)'} (known: ${PHASES.join(', ')})`);
+  return names as Phase[];
+}
 
 /** The broker's RSS bound under overload, stated before the run: 10,000 connections, maxPendingPublishes (10,000) waiting publishes and each agent's in-flight window. */
 export const RSS_BOUND_MB = 1024;
 
 const PASSWORD = 'bench-goals-secret';
+/** broker.readerPassword: the ingestor's own, never the fleet password. */
+const READER_PASSWORD = 'bench-goals-reader-secret';
 const INTERVAL_MS = 10_000;
 
 interface Goal {
@@ -105,35 +120,39 @@ export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok
     const influxd = await startInfluxd();
     stops.push(() => influxd.destroy());
     const influxPid = pidsByCmdline(path.join(influxd.dir, 'influxdb.conf'))[0] ?? -1;
-    const brokerSection = { secretPassword: PASSWORD, allowedHosts: ['bench-*', 'burst*'], readers: ['ingestor'], dataDir: path.join(dir, 'broker-data') };
+    const brokerSection = { secretPassword: PASSWORD, readerPassword: READER_PASSWORD, allowedHosts: ['bench-*', 'burst*'], readers: ['ingestor'], dataDir: path.join(dir, 'broker-data') };
     let broker: Server = await startMachmonBroker(dir, brokerSection, 'machmon-broker', 'warn');
     stops.push(() => broker.stop());
     const db = 'bench';
-    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, password: PASSWORD, influx: { url: influxd.url, database: db } });
+    const ingestor = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${broker.port}`, password: READER_PASSWORD, influx: { url: influxd.url, database: db } });
     stops.unshift(() => ingestor.stop());
     const mosquitto = await startMosquitto(dir, ['allow_anonymous true']);
     stops.push(() => mosquitto.stop());
     const brokerAlive = () => broker.running;
     const progress = (label: string) => (p: { sent: number; done: number; elapsedMs: number }) => console.log(`    ${label} ${fmt(p.elapsedMs / 1000)} s: sent ${fmt(p.sent)}, done ${fmt(p.done)}`);
 
+    const want = (phase: Phase) => !o.only || o.only.includes(phase);
+
     // 1. The fleet.
-    const cycles = Math.ceil((o.minutes * 60_000) / INTERVAL_MS) + 1;
-    const b0 = sampleProc(broker.pid!);
-    const fleet = await runLoad({ password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs: INTERVAL_MS, cycles, connectPerSecond: 1000, drainTimeoutMs: 120_000, stallMs: 30_000, port: broker.port, confirm: true, onProgress: progress('fleet') });
-    const b1 = sampleProc(broker.pid!);
-    const sustained = sustainedRate(fleet.perSecond, fleet.startAt + INTERVAL_MS, fleet.publishedAt);
-    const p50 = quantile(fleet.latency, 0.5);
-    const p99 = quantile(fleet.latency, 0.99);
-    const fleetMissing = await missingPoints(influxd.url, db, fleet);
-    const lat = fleet.connectLatencies;
-    const first = median(lat.slice(0, Math.min(1000, lat.length)));
-    const last = median(lat.slice(-1000));
-    console.log(`fleet: ${fmt(fleet.connected)}/${fmt(o.agents)} connected in ${fmt(fleet.connectMs / 1000, 1)} s; sent ${fmt(fleet.sent)} readings (${fmt(fleet.sentPoints)} points); broker cpu ${fmt(cpuBetween(b0, b1), 1)} s, peak RSS ${mb(b1?.peakRssKb)}`);
-    goal('connect', fleet.connected === o.agents && fleet.connectMs < 60_000, `${fmt(o.agents)} agents connected in ${fmt(fleet.connectMs / 1000, 1)} s (goal < 60 s)`);
-    goal('connect-flat', last < 2 * first + 5, `connect + subscribe per agent, median: first 1,000 ${fmt(first, 1)} ms, last 1,000 ${fmt(last, 1)} ms (goal: flat, last < 2x first)`);
-    goal('sustained', sustained >= 0.98 * offered && o.minutes >= 3, `${fmt(sustained)} readings/s stored over ${o.minutes} min (goal ${fmt(offered)} for >= 3 min)`);
-    goal('fleet-loss', fleet.lost === 0 && fleet.duplicates === 0 && fleetMissing === 0, `lost ${fmt(fleet.lost)}, duplicates ${fmt(fleet.duplicates)}, points missing in InfluxDB ${fmt(fleetMissing)} (goal 0 / 0 / 0)`);
-    goal('p99', p99 < 2000, `latency p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms (goal p99 < 2,000 ms)`);
+    if (want('fleet')) {
+      const cycles = Math.ceil((o.minutes * 60_000) / INTERVAL_MS) + 1;
+      const b0 = sampleProc(broker.pid!);
+      const fleet = await runLoad({ password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs: INTERVAL_MS, cycles, connectPerSecond: 1000, drainTimeoutMs: 120_000, stallMs: 30_000, port: broker.port, confirm: true, onProgress: progress('fleet') });
+      const b1 = sampleProc(broker.pid!);
+      const sustained = sustainedRate(fleet.perSecond, fleet.startAt + INTERVAL_MS, fleet.publishedAt);
+      const p50 = quantile(fleet.latency, 0.5);
+      const p99 = quantile(fleet.latency, 0.99);
+      const fleetMissing = await missingPoints(influxd.url, db, fleet);
+      const lat = fleet.connectLatencies;
+      const first = median(lat.slice(0, Math.min(1000, lat.length)));
+      const last = median(lat.slice(-1000));
+      console.log(`fleet: ${fmt(fleet.connected)}/${fmt(o.agents)} connected in ${fmt(fleet.connectMs / 1000, 1)} s; sent ${fmt(fleet.sent)} readings (${fmt(fleet.sentPoints)} points); broker cpu ${fmt(cpuBetween(b0, b1), 1)} s, peak RSS ${mb(b1?.peakRssKb)}`);
+      goal('connect', fleet.connected === o.agents && fleet.connectMs < 60_000, `${fmt(o.agents)} agents connected in ${fmt(fleet.connectMs / 1000, 1)} s (goal < 60 s)`);
+      goal('connect-flat', last < 2 * first + 5, `connect + subscribe per agent, median: first 1,000 ${fmt(first, 1)} ms, last 1,000 ${fmt(last, 1)} ms (goal: flat, last < 2x first)`);
+      goal('sustained', sustained >= 0.98 * offered && o.minutes >= 3, `${fmt(sustained)} readings/s stored over ${o.minutes} min (goal ${fmt(offered)} for >= 3 min)`);
+      goal('fleet-loss', fleet.lost === 0 && fleet.duplicates === 0 && fleetMissing === 0, `lost ${fmt(fleet.lost)}, duplicates ${fmt(fleet.duplicates)}, points missing in InfluxDB ${fmt(fleetMissing)} (goal 0 / 0 / 0)`);
+      goal('p99', p99 < 2000, `latency p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms (goal p99 < 2,000 ms)`);
+    }
 
     // 2. Capacity.
     const burst = (prefix: string): LoadOptions => ({ password: PASSWORD, prefix, agents: 100, workers: o.workers, mode: 'burst', burstMessages: 400, window: 10, connectPerSecond: 2000, drainTimeoutMs: 60_000, stallMs: 10_000, port: 0, confirm: false });
@@ -142,81 +161,98 @@ export async function benchGoals(o: GoalsOptions): Promise<{ lines: string[]; ok
     const pipeCap: number[] = [];
     const ingCap: number[] = [];
     let capLost = 0;
-    const ingestorOnMosquitto = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${mosquitto.port}`, clientId: 'machmon-ingestor-alone', password: PASSWORD, influx: { url: influxd.url, database: 'alone' } }, 'machmon-ingestor-alone');
-    stops.unshift(() => ingestorOnMosquitto.stop());
-    console.log(`capacity: 100 connections x 400 readings, 10 unacknowledged each, ${o.repeats} runs of each:`);
-    // The broker alone, as bare pub/sub: a second machmon broker with the same config whose only reader is the sink.
-    const bare = await startMachmonBroker(dir, { ...brokerSection, dataDir: path.join(dir, 'bare-data') }, 'machmon-broker-bare', 'warn');
-    stops.unshift(() => bare.stop());
-    for (let r = 0; r < o.repeats && brokerAlive(); r++) {
-      const sink = { username: 'ingestor', password: PASSWORD, persistent: true };
-      const a = await runLoad({ ...burst(`burst${r}a-`), port: bare.port, sink });
-      const b = await runLoad({ ...burst(`burst${r}b-`), port: mosquitto.port, sink: { persistent: true } });
-      const c = await runLoad({ ...burst(`burst${r}c-`), port: broker.port, confirm: true });
-      const d = await runLoad({ ...burst(`burst${r}d-`), port: mosquitto.port, confirm: true });
-      brokerCap.push(rate(a));
-      mosqCap.push(rate(b));
-      pipeCap.push(rate(c));
-      ingCap.push(rate(d));
-      capLost += a.lost + c.lost + d.lost;
-      console.log(`  run ${r + 1}: broker ${fmt(rate(a))}, mosquitto ${fmt(rate(b))} readings/s received (ratio ${fmt(rate(a) / rate(b), 2)}); pipeline ${fmt(rate(c))}, ingestor alone (via mosquitto) ${fmt(rate(d))} readings/s stored; lost ${a.lost}/${b.lost}/${c.lost}/${d.lost}`);
+    let pipeline = NaN;
+    if (want('capacity')) {
+      const ingestorOnMosquitto = await startMachmonIngestor(dir, { brokerUrl: `mqtt://127.0.0.1:${mosquitto.port}`, clientId: 'machmon-ingestor-alone', password: PASSWORD, influx: { url: influxd.url, database: 'alone' } }, 'machmon-ingestor-alone');
+      stops.unshift(() => ingestorOnMosquitto.stop());
+      console.log(`capacity: 100 connections x 400 readings, 10 unacknowledged each, ${o.repeats} runs of each:`);
+      // The broker alone, as bare pub/sub: a second machmon broker with the same config whose only reader is the sink.
+      const bare = await startMachmonBroker(dir, { ...brokerSection, dataDir: path.join(dir, 'bare-data') }, 'machmon-broker-bare', 'warn');
+      stops.unshift(() => bare.stop());
+      for (let r = 0; r < o.repeats && brokerAlive(); r++) {
+        const sink = { username: 'ingestor', password: READER_PASSWORD, persistent: true };
+        const a = await runLoad({ ...burst(`burst${r}a-`), port: bare.port, sink });
+        const b = await runLoad({ ...burst(`burst${r}b-`), port: mosquitto.port, sink: { persistent: true } });
+        const c = await runLoad({ ...burst(`burst${r}c-`), port: broker.port, confirm: true });
+        const d = await runLoad({ ...burst(`burst${r}d-`), port: mosquitto.port, confirm: true });
+        brokerCap.push(rate(a));
+        mosqCap.push(rate(b));
+        pipeCap.push(rate(c));
+        ingCap.push(rate(d));
+        capLost += a.lost + c.lost + d.lost;
+        console.log(`  run ${r + 1}: broker ${fmt(rate(a))}, mosquitto ${fmt(rate(b))} readings/s received (ratio ${fmt(rate(a) / rate(b), 2)}); pipeline ${fmt(rate(c))}, ingestor alone (via mosquitto) ${fmt(rate(d))} readings/s stored; lost ${a.lost}/${b.lost}/${c.lost}/${d.lost}`);
+      }
+      const ratio = median(brokerCap.map((x, i) => x / mosqCap[i]!));
+      pipeline = median(pipeCap);
+      goal('capacity-ratio', ratio >= 0.5 && capLost === 0, `broker ${fmt(median(brokerCap))} vs mosquitto ${fmt(median(mosqCap))} readings/s as bare pub/sub: ratio ${fmt(ratio, 2)} (goal >= 0.5); full pipeline ${fmt(pipeline)} readings/s stored (ratio ${fmt(pipeline / median(mosqCap), 2)}); lost ${capLost}`);
+      goal('ingestor-alone', median(ingCap) >= 30_000, `ingestor ${fmt(median(ingCap))} readings/s stored (goal >= 30,000)`);
+      await ingestorOnMosquitto.stop();
+      await bare.stop();
+    } else if (want('overload') && brokerAlive()) {
+      // Overload offers twice the pipeline's capacity: measure it once, as the capacity phase does.
+      const c = await runLoad({ ...burst('burst0c-'), port: broker.port, confirm: true });
+      pipeline = rate(c);
+      console.log(`capacity (for the overload phase): full pipeline ${fmt(pipeline)} readings/s stored, lost ${c.lost}`);
     }
-    const ratio = median(brokerCap.map((x, i) => x / mosqCap[i]!));
-    const pipeline = median(pipeCap);
-    goal('capacity-ratio', ratio >= 0.5 && capLost === 0, `broker ${fmt(median(brokerCap))} vs mosquitto ${fmt(median(mosqCap))} readings/s as bare pub/sub: ratio ${fmt(ratio, 2)} (goal >= 0.5); full pipeline ${fmt(pipeline)} readings/s stored (ratio ${fmt(pipeline / median(mosqCap), 2)}); lost ${capLost}`);
-    goal('ingestor-alone', median(ingCap) >= 30_000, `ingestor ${fmt(median(ingCap))} readings/s stored (goal >= 30,000)`);
-    await ingestorOnMosquitto.stop();
-    await bare.stop();
 
     // 3. Overload: twice the pipeline's capacity for overloadSeconds, then nothing.
-    if (brokerAlive() && Number.isFinite(pipeline) && pipeline > 0) {
-      const intervalMs = Math.max(500, Math.round((o.agents * 13 * 1000) / (2 * pipeline)));
-      const overCycles = Math.max(1, Math.round((o.overloadSeconds * 1000) / intervalMs));
-      const logBefore = readFileSync(path.join(dir, 'machmon-broker.log'), 'utf8').length;
-      console.log(`overload: ${fmt(o.agents)} agents every ${fmt(intervalMs / 1000, 1)} s = ${fmt((o.agents * 13 * 1000) / intervalMs)} readings/s offered (2x ${fmt(pipeline)}) for ${fmt((overCycles * intervalMs) / 1000)} s, then nothing`);
-      const rss = rssSampler(() => broker.pid!);
-      const over = await runLoad({ password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs, cycles: overCycles, connectPerSecond: 1000, drainTimeoutMs: 300_000, stallMs: 60_000, port: broker.port, confirm: true, onProgress: progress('overload') });
-      const peakKb = rss.stop();
-      const overMissing = await missingPoints(influxd.url, db, over);
-      const log = readFileSync(path.join(dir, 'machmon-broker.log'), 'utf8').slice(logBefore);
-      const pushbacks = (log.match(/overloaded: stopped reading from agents/g) ?? []).length;
-      goal('overload-alive', brokerAlive(), `broker ${brokerAlive() ? 'stayed up' : 'EXITED'}; stopped reading from agents ${pushbacks} times (pushback)`);
-      goal('overload-rss', peakKb > 0 && peakKb / 1024 < RSS_BOUND_MB, `broker peak RSS ${mb(peakKb)} (bound ${RSS_BOUND_MB} MB)`);
-      goal('overload-loss', over.lost === 0 && over.duplicates === 0 && overMissing === 0, `${fmt(over.sent)} offered, lost ${fmt(over.lost)}, duplicates ${fmt(over.duplicates)}, points missing ${fmt(overMissing)}, all stored ${fmt((over.lastDoneMs - over.publishedAt) / 1000, 1)} s after the load stopped (goal 0 lost)`);
-    } else goal('overload', false, 'not run (broker down or no pipeline capacity)');
+    if (want('overload')) {
+      if (brokerAlive() && Number.isFinite(pipeline) && pipeline > 0) {
+        const intervalMs = Math.max(500, Math.round((o.agents * 13 * 1000) / (2 * pipeline)));
+        const overCycles = Math.max(1, Math.round((o.overloadSeconds * 1000) / intervalMs));
+        const logBefore = readFileSync(path.join(dir, 'machmon-broker.log'), 'utf8').length;
+        console.log(`overload: ${fmt(o.agents)} agents every ${fmt(intervalMs / 1000, 1)} s = ${fmt((o.agents * 13 * 1000) / intervalMs)} readings/s offered (2x ${fmt(pipeline)}) for ${fmt((overCycles * intervalMs) / 1000)} s, then nothing`);
+        const rss = rssSampler(() => broker.pid!);
+        const over = await runLoad({ password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs, cycles: overCycles, connectPerSecond: 1000, drainTimeoutMs: 300_000, stallMs: 60_000, port: broker.port, confirm: true, onProgress: progress('overload') });
+        const peakKb = rss.stop();
+        const overMissing = await missingPoints(influxd.url, db, over);
+        const log = readFileSync(path.join(dir, 'machmon-broker.log'), 'utf8').slice(logBefore);
+        const pushbacks = (log.match(/overloaded: stopped reading from agents/g) ?? []).length;
+        goal('overload-alive', brokerAlive(), `broker ${brokerAlive() ? 'stayed up' : 'EXITED'}; stopped reading from agents ${pushbacks} times (pushback)`);
+        goal('overload-rss', peakKb > 0 && peakKb / 1024 < RSS_BOUND_MB, `broker peak RSS ${mb(peakKb)} (bound ${RSS_BOUND_MB} MB)`);
+        goal('overload-loss', over.lost === 0 && over.duplicates === 0 && overMissing === 0, `${fmt(over.sent)} offered, lost ${fmt(over.lost)}, duplicates ${fmt(over.duplicates)}, points missing ${fmt(overMissing)}, all stored ${fmt((over.lastDoneMs - over.publishedAt) / 1000, 1)} s after the load stopped (goal 0 lost)`);
+      } else goal('overload', false, 'not run (broker down or no pipeline capacity)');
+    }
 
     // 4. Reconnect storm: kill -9 and restart mid-run; resilient agents reconnect and re-send.
-    if (brokerAlive()) {
-      const killAtMs = 20_000;
-      let restartAt = 0;
-      let allBackMs = NaN;
-      let drainedMs = NaN;
-      let restarting: Promise<void> | undefined;
-      const stormCycles = 15; // 150 s of readings: 20 s before the kill, 130 s after
-      const storm = await runLoad({
-        password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs: INTERVAL_MS, cycles: stormCycles, connectPerSecond: 1000,
-        drainTimeoutMs: 180_000, stallMs: 60_000, port: broker.port, confirm: true, progressEveryMs: 1000,
-        resilient: { minMs: 1000, maxMs: 60_000, resendAfterMs: 30_000, replayPerSecond: 50 },
-        onProgress: (p) => {
-          if (p.elapsedMs >= killAtMs && !restarting) {
-            restarting = (async () => {
-              console.log(`    storm ${fmt(p.elapsedMs / 1000)} s: kill -9 the broker with ${fmt(p.online)} agents connected`);
-              await broker.signal('SIGKILL');
-              broker = await startMachmonBroker(dir, { ...brokerSection, port: broker.port }, 'machmon-broker-restarted', 'warn');
-              restartAt = Date.now();
-              console.log(`    broker restarted`);
-            })();
-          }
-          if (restartAt && Number.isNaN(allBackMs) && p.online === o.agents) allBackMs = Date.now() - restartAt;
-          if (restartAt && Number.isNaN(drainedMs) && (p.oldestUnconfirmedMs === 0 || p.oldestUnconfirmedMs > restartAt)) drainedMs = Date.now() - restartAt;
-          if (p.elapsedMs % 10_000 < 1000) console.log(`    storm ${fmt(p.elapsedMs / 1000)} s: online ${fmt(p.online)}, sent ${fmt(p.sent)}, done ${fmt(p.done)}, re-sent ${fmt(p.resent)}`);
-        },
-      });
-      await restarting;
-      const stormMissing = await missingPoints(influxd.url, db, storm);
-      goal('storm', allBackMs < 120_000 && drainedMs < 120_000 && storm.lost === 0 && stormMissing === 0,
-        `after kill -9 and restart: all ${fmt(o.agents)} agents back in ${fmt(allBackMs / 1000, 1)} s, every reading from before the restart confirmed ${fmt(drainedMs / 1000, 1)} s after it (goal both < 120 s); ${fmt(storm.resent)} re-sent, lost ${fmt(storm.lost)}, points missing ${fmt(stormMissing)}`);
-    } else goal('storm', false, 'not run (broker down)');
+    if (want('storm')) {
+      if (brokerAlive()) {
+        const killAtMs = 20_000;
+        let restartAt = 0;
+        let allBackMs = NaN;
+        let drainedMs = NaN;
+        let ingestorBackMs = NaN;
+        let restarting: Promise<void> | undefined;
+        const stormCycles = 15; // 150 s of readings: 20 s before the kill, 130 s after
+        const storm = await runLoad({
+          password: PASSWORD, prefix: 'bench-', agents: o.agents, workers: o.workers, mode: 'fleet', intervalMs: INTERVAL_MS, cycles: stormCycles, connectPerSecond: 1000,
+          drainTimeoutMs: 180_000, stallMs: 60_000, port: broker.port, confirm: true, progressEveryMs: 1000,
+          resilient: { minMs: 1000, maxMs: 60_000, resendAfterMs: 30_000, replayPerSecond: 50 },
+          onProgress: (p) => {
+            if (p.elapsedMs >= killAtMs && !restarting) {
+              restarting = (async () => {
+                console.log(`    storm ${fmt(p.elapsedMs / 1000)} s: kill -9 the broker with ${fmt(p.online)} agents connected`);
+                await broker.signal('SIGKILL');
+                broker = await startMachmonBroker(dir, { ...brokerSection, port: broker.port }, 'machmon-broker-restarted', 'warn');
+                restartAt = Date.now();
+                console.log(`    broker restarted`);
+              })();
+            }
+            if (restartAt && Number.isNaN(ingestorBackMs) && /reconnected to broker/.test(readFileSync(path.join(dir, 'machmon-ingestor.log'), 'utf8'))) {
+              ingestorBackMs = Date.now() - restartAt;
+              console.log(`    storm ${fmt(p.elapsedMs / 1000)} s: the ingestor's session is back, ${fmt(ingestorBackMs / 1000, 1)} s after the restart`);
+            }
+            if (restartAt && Number.isNaN(allBackMs) && p.online === o.agents) allBackMs = Date.now() - restartAt;
+            if (restartAt && Number.isNaN(drainedMs) && (p.oldestUnconfirmedMs === 0 || p.oldestUnconfirmedMs > restartAt)) drainedMs = Date.now() - restartAt;
+            if (p.elapsedMs % 10_000 < 1000) console.log(`    storm ${fmt(p.elapsedMs / 1000)} s: online ${fmt(p.online)}, sent ${fmt(p.sent)}, done ${fmt(p.done)}, re-sent ${fmt(p.resent)}`);
+          },
+        });
+        await restarting;
+        const stormMissing = await missingPoints(influxd.url, db, storm);
+        goal('storm', allBackMs < 120_000 && drainedMs < 120_000 && storm.lost === 0 && stormMissing === 0,
+          `after kill -9 and restart: the ingestor back in ${fmt(ingestorBackMs / 1000, 1)} s, all ${fmt(o.agents)} agents back in ${fmt(allBackMs / 1000, 1)} s, every reading from before the restart confirmed ${fmt(drainedMs / 1000, 1)} s after it (goal both < 120 s); ${fmt(storm.resent)} re-sent, lost ${fmt(storm.lost)}, points missing ${fmt(stormMissing)}`);
+      } else goal('storm', false, 'not run (broker down)');
+    }
 
     const x = sampleProc(influxPid);
     console.log(`influxd cpu ${fmt(x?.cpuSeconds ?? NaN, 1)} s over the run; ${(await influxQuery(influxd.url, db, 'SHOW MEASUREMENTS')).series?.[0]?.values.length ?? 0} measurements`);

@@ -5,6 +5,7 @@
 // IPC, parent -> worker: {type:'connect'} once, {type:'run', startAt} once, {type:'finish'}.
 // Worker -> parent: {type:'connected'}, {type:'progress'} every second, {type:'published'}
 // when its agents sent everything, {type:'result'} after 'finish'.
+import { ReplayWindow, resendAfterMs } from '../agent/outbox/replay-pacing.js';
 import { decodeConfirm } from '../common/confirm.js';
 import { confirmTopic, INGEST_SUBSCRIPTION, metricTopic, statusTopic } from '../common/topics.js';
 import { record, type Histogram } from './histogram.js';
@@ -18,7 +19,7 @@ export interface AgentsConfig {
   password: string;
   /** Hostnames of this worker's agents, with their phase (0..1) within the interval. */
   agents: { hostname: string; phase: number }[];
-  /** fleet: every agent sends the 13 groups once per interval, `cycles` times. burst: `burstMessages` each, at most `window` awaiting PUBACK (so lost readings cannot stall it). */
+  /** fleet: every agent sends the 13 groups once per interval, `cycles` times, at most MAX_INFLIGHT awaiting their PUBACK (as the agent's publisher; the rest waits at the agent, in order). burst: `burstMessages` each, at most `window` awaiting PUBACK (so lost readings cannot stall it). */
   mode: 'fleet' | 'burst';
   intervalMs: number;
   cycles: number;
@@ -30,8 +31,11 @@ export interface AgentsConfig {
   connectPerSecond: number;
   /**
    * Behave like the agent's outbox (reconnect storm): reconnect with a doubling, jittered
-   * backoff from minMs to maxMs; a reading not confirmed resendAfterMs after it was sent
-   * (or taken while offline) is sent again, at most replayPerSecond per agent.
+   * backoff from minMs to maxMs; at most MAX_INFLIGHT awaiting their PUBACK (as the agent's
+   * publisher: beyond, a reading waits for the replay); a reading not confirmed
+   * resendAfterMs after it was sent (doubled per send) or taken while offline is sent
+   * again, at most replayPerSecond per agent and as far as its replay window
+   * (agent/outbox/replay-pacing.ts, the agent's own) has room.
    */
   resilient?: { minMs: number; maxMs: number; resendAfterMs: number; replayPerSecond: number };
 }
@@ -95,9 +99,14 @@ const send = (m: unknown) => {
   if (process.connected) process.send?.(m);
 };
 
+/** The agent publisher's default maxInflight (agent/runtime/publisher.ts). */
+const MAX_INFLIGHT = 100;
+
 interface SentReading {
   /** Last send time (0: taken while offline, not sent yet). */
   t: number;
+  /** Times sent. */
+  sends: number;
   /** First send (or sample) time, for latency. */
   first: number;
   body: number;
@@ -116,6 +125,10 @@ interface Agent {
   profile: EncodedProfile;
   next: number;
   burstLeft: number;
+  /** resilient: the replayed readings awaiting confirmation, as the agent's replayer keeps them. */
+  window: ReplayWindow;
+  /** fleet, not resilient: readings taken while MAX_INFLIGHT awaited their PUBACK, sent as PUBACKs come. */
+  waiting: { seq: number; body: number; sampleTimeMs: number }[];
 }
 
 class Counters {
@@ -146,7 +159,7 @@ class Counters {
 async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
   const c = new Counters();
   const profiles = encodedProfiles();
-  const agents: Agent[] = cfg.agents.map((a, i) => ({ ...a, seq: 0, sent: new Map(), backoffMs: 0, profile: profiles[i % profiles.length]!, next: 0, burstLeft: cfg.burstMessages }));
+  const agents: Agent[] = cfg.agents.map((a, i) => ({ ...a, seq: 0, sent: new Map(), backoffMs: 0, profile: profiles[i % profiles.length]!, next: 0, burstLeft: cfg.burstMessages, window: new ReplayWindow(), waiting: [] }));
   let connected = 0;
   let finishing = false;
   const online = () => agents.reduce((n, a) => n + (a.client?.connected ? 1 : 0), 0);
@@ -170,6 +183,7 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     } catch {
       return;
     }
+    agent.window.confirmed(ranges);
     for (const [from, to] of ranges) {
       for (let s = from; s <= to; s++) {
         const r = agent.sent.get(s);
@@ -193,14 +207,34 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     const seq = ++agent.seq;
     // burst: many readings of one group per millisecond would overwrite each other in InfluxDB; space their sample times 1 ms apart per host.
     const sampleTimeMs = cfg.mode === 'burst' ? c.firstSendMs + seq : now;
-    const live = agent.client?.connected === true;
+    // As the agent's publisher, nothing beyond MAX_INFLIGHT awaiting PUBACK (burst keeps its own window):
+    // the reading waits for the replay (resilient) or for PUBACKs (sendWaiting).
+    const room = cfg.mode === 'burst' || (agent.client !== undefined && agent.client.inflight < MAX_INFLIGHT);
+    const live = agent.client?.connected === true && room;
     if (live) send1(agent, seq, body, sampleTimeMs);
-    if (cfg.confirm) agent.sent.set(seq, { t: live ? now : 0, first: now, body, sampleTimeMs, resent: false });
+    else if (agent.client?.connected && !cfg.resilient) agent.waiting.push({ seq, body, sampleTimeMs });
+    if (cfg.confirm) agent.sent.set(seq, { t: live ? now : 0, sends: live ? 1 : 0, first: now, body, sampleTimeMs, resent: false });
     c.sent++;
     c.sentPoints += item.points;
     const m = (c.sentByMetric[item.metric] ??= { messages: 0, points: 0 });
     m.messages++;
     m.points += item.points;
+  };
+
+  /** fleet: what waited for room in flight goes out as PUBACKs come. */
+  const sendWaiting = (agent: Agent) => {
+    const client = agent.client;
+    if (!client?.connected) return;
+    const now = Date.now();
+    while (agent.waiting.length && client.inflight < MAX_INFLIGHT) {
+      const w = agent.waiting.shift()!;
+      send1(agent, w.seq, w.body, w.sampleTimeMs);
+      const s = agent.sent.get(w.seq);
+      if (s) {
+        s.t = now;
+        s.sends = 1;
+      }
+    }
   };
 
   /** burst: keep `window` readings awaiting their PUBACK (the broker's flow control, for both targets). */
@@ -217,22 +251,30 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     process.nextTick(() => client.socket.uncork());
   };
 
-  /** resilient: re-send what waited resendAfterMs unconfirmed (or was taken offline), oldest first, at most replayPerSecond per agent and second. */
+  /**
+   * resilient: re-send what waited unconfirmed resendAfterMs (doubled per send) or was taken
+   * offline, oldest first, at most replayPerSecond per agent and second and as far as the
+   * agent's replay window has room, as agent/runtime/replay.ts does.
+   */
   const replay = () => {
     const r = cfg.resilient!;
     const now = Date.now();
     for (const a of agents) {
-      if (!a.client?.connected) continue;
-      let budget = r.replayPerSecond;
+      const client = a.client;
+      a.window.expire(now);
+      if (!client?.connected) continue;
+      let budget = Math.min(r.replayPerSecond, a.window.room);
       for (const [seq, s] of a.sent) {
-        if (budget === 0) break;
-        if (s.t !== 0 && now - s.t < r.resendAfterMs) continue;
+        if (budget === 0 || client.inflight >= MAX_INFLIGHT) break;
+        if (s.t !== 0 && now - s.t < resendAfterMs(r.resendAfterMs, s.sends)) continue;
         send1(a, seq, s.body, s.sampleTimeMs);
         if (s.t !== 0) {
           c.resent++;
           s.resent = true;
         }
         s.t = now;
+        s.sends++;
+        a.window.sent(seq, now + resendAfterMs(r.resendAfterMs, s.sends));
         budget--;
       }
     }
@@ -265,22 +307,29 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
         onPuback: () => {
           c.pubacks++;
           if (running && cfg.mode === 'burst') sendBurst(agent);
+          else if (agent.waiting.length) sendWaiting(agent);
         },
         onClose: () => {
           if (agent.client !== client) return;
           if (connected > 0) c.disconnects++;
-          if (cfg.resilient && !finishing && ready) reconnectLater(agent);
+          // Whenever the connection goes, as the agent's publisher does: also between CONNACK and SUBACK (a broker that starts holds agents), whose subscribe would never settle.
+          retry();
         },
       },
     );
     agent.client = client;
-    let ready = false;
+    let retried = false;
+    const retry = () => {
+      if (retried || !cfg.resilient || finishing) return;
+      retried = true;
+      reconnectLater(agent);
+    };
     try {
       await client.connect();
       client.publish(statusTopic(agent.hostname), Buffer.from('online'), true);
       if (cfg.confirm) await client.subscribe(confirmTopic(agent.hostname), 1);
-      ready = true;
       agent.backoffMs = 0;
+      agent.window.reset();
       if (!again) {
         connected++;
         c.connectLatencies.push(Date.now() - t0);
@@ -288,7 +337,7 @@ async function runAgents(cfg: AgentsConfig, next: () => Promise<FromParent>) {
     } catch {
       if (!again) c.connectFailures++;
       client.destroy();
-      if (cfg.resilient && !finishing) reconnectLater(agent);
+      retry();
     }
   };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- <name> [options]]`: the benchmarks of bench/ (compiled to dist/bench by
 // scripts/ensure.mjs). Names: default or goals [--agents N --minutes N --repeats N
-// --overloadSeconds N] (the goals of README "Scaling", last line GOALS-MET or GOALS-MISSED),
+// --overloadSeconds N --only fleet,capacity,overload,storm] (the goals of README "Scaling", last line GOALS-MET or GOALS-MISSED),
 // ingestor [--repeats N --burstAgents N --burstMessages N] (the ingestor alone, last line GOALS-MET or GOALS-MISSED),
 // soak [--agents N --minutes N --every MIN --warmup MIN --sampleSeconds N] (memory of broker,
 // ingestor and one real agent over a long run; not in CI), fleet [--agents N --cycles N --intervalMs MS --workers N

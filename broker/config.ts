@@ -40,6 +40,8 @@ export const brokerSchema = z.strictObject({
   maxOutgoingBufferBytes: def(positiveInt, 16 * 1024 * 1024),
   /** Publishes waiting in the broker for delivery, at most: past it the broker stops reading from agents (TCP pushes back, their outboxes hold the readings) until half have gone. */
   maxPendingPublishes: def(positiveInt, 10_000),
+  /** After a start, agents are not read from until the persistent sessions found on disk (the ingestor's) are back, at most this long: a fleet reconnecting at once must not bury the ingestor's own reconnect. */
+  readerGraceMs: def(nonNegativeInt, 20_000),
   /** QoS 1 messages queued in memory for one persistent session (the ingestor's while it is away), at most; past it messages are not queued for it, counted and logged, and their agents send them again after agent.outbox.confirmTimeoutMs. */
   maxQueuedMessages: def(positiveInt, 100_000),
   /** Failed logins from one address: each refusal is delayed baseDelayMs * 2^(failures-1), at most maxDelayMs; the failure count halves every halfLifeMs; one summary line per address every summaryIntervalMs while failures go on. */

@@ -141,6 +141,11 @@ export class FleetPersistence {
     return this.#retained.size;
   }
 
+  /** The client ids of the persistent sessions with subscriptions (after open: those found on disk, such as the ingestor's). */
+  sessionIds(): string[] {
+    return [...this.#subscriptions.keys()];
+  }
+
   /** Counts for logs and tests. */
   stats() {
     let queued = 0;

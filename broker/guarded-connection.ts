@@ -11,12 +11,21 @@
 // without a time limit, so a reader that falls behind slows delivery down (and the broker
 // then stops reading from the agents, see emitter.ts) instead of piling its backlog up here.
 //
-// hold(): the broker stops reading from this connection (overload); release() reads again.
+// Incoming bytes reach Aedes at most FEED_BYTES at a time: Aedes parses all it reads at once
+// and dispatches every packet in it together (aedes lib/client.js, enqueue), so one socket
+// read of 64 KB became some 160 parsed readings in the broker's queue per connection, each
+// far larger than its bytes. The rest of a read waits here as bytes, the socket paused.
+//
+// hold(): the broker stops reading from this connection (overload): the socket is paused and
+// what was read but not yet handed on stays here, unparsed (never dropped); release() goes on.
 import { Duplex } from 'node:stream';
 import { MqttFramer, type FrameProblem } from './mqtt-framer.js';
 
 /** Longest a write waits for a backed-up socket to drain before Aedes may go on. */
 export const DRAIN_WAIT_MS = 100;
+
+/** Bytes handed to Aedes at a time (about ten readings). */
+export const FEED_BYTES = 4096;
 
 export type ConnectionProblem = FrameProblem | { kind: 'slow_consumer'; bufferedBytes: number };
 
@@ -46,13 +55,17 @@ export class GuardedConnection extends Duplex {
   readonly #opts: GuardOptions;
   #failed = false;
   #held = false;
+  /** Read from the socket, not yet handed to Aedes (the socket is paused meanwhile). */
+  #pending: Buffer | undefined;
+  /** The socket ended; Aedes gets the end once #pending is handed on. */
+  #ended = false;
   /** Set once the client is known to be a reader: writes wait for 'drain' as long as it takes. */
   patient = false;
 
   constructor(socket: Duplex, remote: { address?: string; port?: number }, opts: GuardOptions) {
     // A whole packet fits under the write high-water mark, so Aedes does not wait for a
     // 'drain' per large packet; the real bound is maxOutgoingBufferBytes.
-    super({ allowHalfOpen: false, writableHighWaterMark: Math.min(opts.maxOutgoingBufferBytes, opts.maxRemainingLength + 5) });
+    super({ allowHalfOpen: false, writableHighWaterMark: Math.min(opts.maxOutgoingBufferBytes, opts.maxRemainingLength + 5), readableHighWaterMark: FEED_BYTES });
     this.#socket = socket;
     this.#opts = opts;
     this.#framer = new MqttFramer(opts.maxRemainingLength);
@@ -65,15 +78,21 @@ export class GuardedConnection extends Duplex {
       if (this.#failed) return;
       const problem = this.#framer.push(chunk);
       if (problem) return this.#fail(problem);
-      if (!this.push(chunk)) socket.pause();
+      this.#pending = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
+      this.#feed();
     });
-    socket.on('end', () => this.push(null));
+    socket.on('end', () => {
+      this.#ended = true;
+      this.#feed();
+    });
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
   }
 
   override _read(): void {
-    if (!this.#held) this.#socket.resume();
+    // Not at once: Node calls _read inside read() before taking the buffered bytes, and a
+    // piece pushed now would leave with them (two pieces in one read).
+    process.nextTick(() => this.#feed());
   }
 
   /** True while the broker does not read from this connection (overload). */
@@ -81,7 +100,26 @@ export class GuardedConnection extends Duplex {
     return this.#held;
   }
 
-  /** Stop reading from the socket: its unread bytes stay in the kernel and TCP pushes back on the client. */
+  /** Hands Aedes the next FEED_BYTES of what was read while it wants more; reads on from the socket once nothing waits. */
+  #feed(): void {
+    if (this.#failed || this.destroyed) return;
+    let p = this.#pending;
+    while (p && !this.#held) {
+      const room = FEED_BYTES - this.readableLength;
+      if (room <= 0) break;
+      const piece = p.length > room ? p.subarray(0, room) : p;
+      p = piece === p ? undefined : p.subarray(room);
+      if (!this.push(piece)) break;
+    }
+    // A small rest of a large read is copied, so the read's memory can go.
+    if (p && p.buffer.byteLength > 4 * p.length) p = Buffer.from(p);
+    this.#pending = p;
+    if (p || this.#held) this.#socket.pause();
+    else if (this.#ended) this.push(null);
+    else if (this.readableLength < this.readableHighWaterMark) this.#socket.resume();
+  }
+
+  /** Stop reading: the socket's unread bytes stay in the kernel (TCP pushes back on the client), what was read stays here as bytes. */
   hold(): void {
     this.#held = true;
     this.#socket.pause();
@@ -90,7 +128,7 @@ export class GuardedConnection extends Duplex {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    if (this.readableLength < this.readableHighWaterMark) this.#socket.resume();
+    if (this.readableLength < this.readableHighWaterMark) this.#feed();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {

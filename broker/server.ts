@@ -108,6 +108,10 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   let emitter: BoundedEmitter | undefined;
   const guarded = new Set<GuardedConnection>();
   const overload = { count: 0, heldMs: 0, since: 0 };
+  /** Persistent sessions found on disk that have not reconnected since start; agents wait for them, at most cfg.readerGraceMs. */
+  const awaited = new Set<string>();
+  let graceTimer: NodeJS.Timeout | undefined;
+  const agentsWait = () => awaited.size > 0 || emitter?.high === true;
   const isDevice = (conn: GuardedConnection) => {
     const client = conn.client as Client | undefined;
     const id = client ? identities.get(client) : undefined;
@@ -159,7 +163,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
       onLow: (waiting) => {
         const ms = Date.now() - overload.since;
         overload.heldMs += ms;
-        for (const conn of guarded) conn.release();
+        if (!agentsWait()) for (const conn of guarded) conn.release();
         log.info({ waiting, heldMs: ms }, 'load back under the bound: reading from agents again');
       },
     });
@@ -190,6 +194,7 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     authorizeForward: createAuthorizeForward(identities, counters),
   });
   connected.clients = (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+  if (cfg.readerGraceMs > 0) for (const id of fleet?.sessionIds() ?? []) awaited.add(id);
 
   // Not in Aedes' typings, but emitted (e.g. by its periodic sweep of stale Last Wills): without a listener it would kill the process.
   (broker as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
@@ -200,9 +205,18 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
     const conn = (client as unknown as { conn: unknown }).conn;
     if (conn instanceof GuardedConnection) {
       if (identities.get(client)?.reader) conn.patient = true;
-      else if (emitter?.high) conn.hold();
+      else if (agentsWait()) conn.hold();
     }
+    if (client.id !== null && awaited.delete(client.id) && awaited.size === 0) openToAgents('persistent sessions back');
   });
+  /** Ends the wait of a start for the persistent sessions: agents are read from (unless overloaded). */
+  const openToAgents = (why: string) => {
+    clearTimeout(graceTimer);
+    const missing = [...awaited];
+    awaited.clear();
+    if (!agentsWait()) for (const conn of guarded) conn.release();
+    log.info({ why, ...(missing.length ? { missing } : {}) }, 'reading from agents');
+  };
   broker.on('clientDisconnect', (client) => log.info({ clientId: client.id, username: identities.get(client)?.username, address: addressOf(client) }, 'client disconnected'));
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof RefusedError) return; // counted and logged where it was refused
@@ -349,10 +363,17 @@ export async function startBroker(cfg: BrokerConfig, rootLog: Logger): Promise<B
   listening = true;
   log.info({ host: cfg.host, ...started, metricsPort: metricsServer?.port, dataDir: path.resolve(cfg.dataDir) }, 'broker listening');
   const publisher = startStatsPublisher(broker, figures, cfg.statsIntervalMs, log);
+  log.info({ host: cfg.host, ...started, dataDir: path.resolve(cfg.dataDir) }, 'broker listening');
+  if (awaited.size) {
+    log.info({ sessions: [...awaited], graceMs: cfg.readerGraceMs }, 'agents wait until the persistent sessions are back');
+    graceTimer = setTimeout(() => openToAgents('grace period over'), cfg.readerGraceMs);
+    graceTimer.unref();
+  }
 
   const stop = () =>
     (stopping ??= (async () => {
       publisher.stop();
+      clearTimeout(graceTimer);
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       auth.flush();
       await new Promise<void>((r) => broker.close(() => r()));

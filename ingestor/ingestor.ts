@@ -18,6 +18,7 @@ import { influxProbe, ingestorNotReady, registerIngestorMetrics, type IngestorFi
 import { AGENT_VERSION } from '../agent/runtime/version.js';
 import { startHomeAssistantBridge, type HomeAssistantBridge } from './home-assistant/bridge.js';
 import { deferAcks } from './mqtt-ack.js';
+import { NoReplayStore } from './no-replay-store.js';
 import { Pipeline } from './pipeline.js';
 import { route } from './router.js';
 import { IngestorStats } from './stats.js';
@@ -55,6 +56,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     password: cfg.password,
     clean: false,
     protocolVersion: 4,
+    outgoingStore: new NoReplayStore(),
     ...(ca ? { ca } : {}),
     reconnectPeriod: 1000,
     connectTimeout: 10_000,

@@ -1,5 +1,5 @@
 // The outbox's only in-memory state: an index of the unfinished records in typed-array
-// columns (seq, metric, flags, segment, offset, size, sample time, sent time), about 40 bytes per
+// columns (seq, metric, flags, segment, offset, size, sample time, sent time, sends), about 40 bytes per
 // record, never the payloads.
 
 /** Unfinished records, oldest first, in columns. Seqs strictly increase from head to tail. */
@@ -13,6 +13,8 @@ export class EntryIndex {
   seg = new Uint32Array(this.cap);
   metric = new Uint8Array(this.cap);
   flags = new Uint8Array(this.cap);
+  /** Times sent since open without a confirmation (saturates at 255). */
+  sends = new Uint8Array(this.cap);
   head = 0;
   tail = 0;
   live = 0;
@@ -29,6 +31,7 @@ export class EntryIndex {
     this.size[i] = size;
     this.time[i] = time;
     this.sent[i] = 0;
+    this.sends[i] = 0;
     this.live++;
     this.bytes += size;
   }
@@ -81,6 +84,7 @@ export class EntryIndex {
           this.seg[w] = this.seg[r]!;
           this.metric[w] = this.metric[r]!;
           this.flags[w] = this.flags[r]!;
+          this.sends[w] = this.sends[r]!;
         }
         w++;
       }
@@ -102,5 +106,6 @@ export class EntryIndex {
     this.seg = grow(this.seg);
     this.metric = grow(this.metric);
     this.flags = grow(this.flags);
+    this.sends = grow(this.sends);
   }
 }

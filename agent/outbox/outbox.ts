@@ -20,6 +20,7 @@ import path from 'node:path';
 import { seqsToRanges, type SeqRange } from '../../common/ranges.js';
 import type { Logger } from '../../common/log.js';
 import { EntryIndex } from './entry-index.js';
+import { resendAfterMs } from './replay-pacing.js';
 import { decodeData, decodeDone, encodeData, encodeDone, fsyncDir, HEADER, scanRecords, unframe, writeAll, writeFileAtomic, type DataRecord } from './record.js';
 
 export interface OutboxOptions {
@@ -54,6 +55,8 @@ export interface PendingReading {
   readonly flags: number;
   /** 0 when never sent since open. */
   readonly sentAt: number;
+  /** Times sent since open (0: never). */
+  readonly sends: number;
 }
 
 const SEGMENT_RE = /^segment-(\d{12})\.log$/;
@@ -165,7 +168,9 @@ export class Outbox {
   /** Records that a reading was (re)sent now. */
   markSent(seq: number, at = this.now()): void {
     const i = this.index.find(seq);
-    if (i >= 0) this.index.sent[i] = at;
+    if (i < 0) return;
+    this.index.sent[i] = at;
+    if (this.index.sends[i]! < 255) this.index.sends[i]!++;
   }
 
   /** Finishes every held reading inside the ranges; returns how many were held. */
@@ -184,11 +189,12 @@ export class Outbox {
   }
 
   /**
-   * Readings to send: never sent since open, or sent at least timeoutMs ago without a
-   * confirmation; at most limit, in seq order starting at fromSeq and wrapping around to the
-   * oldest (a replay cursor makes this a round robin, so a backlog larger than what the rate
-   * allows within the timeout cannot starve the newer readings). Seqs from holdFromSeq on are
-   * held back (readings whose time is not known yet).
+   * Readings to send: never sent since open, or sent without a confirmation at least
+   * resendAfterMs(timeoutMs, sends) ago (the timeout doubles per send, replay-pacing.ts);
+   * at most limit, in seq order starting at fromSeq and wrapping around to the oldest (a
+   * replay cursor makes this a round robin, so a backlog larger than what the rate allows
+   * within the timeout cannot starve the newer readings). Seqs from holdFromSeq on are held
+   * back (readings whose time is not known yet).
    */
   due(now: number, timeoutMs: number, limit: number, fromSeq = 0, holdFromSeq = Infinity): PendingReading[] {
     const out: PendingReading[] = [];
@@ -198,7 +204,7 @@ export class Outbox {
     const visit = (i: number) => {
       if (ix.size[i] === 0) return;
       const sent = ix.sent[i]!;
-      if (sent === 0 || now - sent >= timeoutMs) out.push({ seq: ix.seq[i]!, metric: this.metricNames[ix.metric[i]!]!, flags: ix.flags[i]!, sentAt: sent });
+      if (sent === 0 || now - sent >= resendAfterMs(timeoutMs, ix.sends[i]!)) out.push({ seq: ix.seq[i]!, metric: this.metricNames[ix.metric[i]!]!, flags: ix.flags[i]!, sentAt: sent, sends: ix.sends[i]! });
     };
     for (let i = start; i < end && out.length < limit; i++) visit(i);
     for (let i = ix.head; i < Math.min(start, end) && out.length < limit; i++) visit(i);

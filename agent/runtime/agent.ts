@@ -104,7 +104,9 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
   const confirmWarnings = new Set<string>();
   const onConfirm = (payload: Buffer) => {
     try {
-      const n = outbox.confirm(decodeConfirm(payload));
+      const ranges = decodeConfirm(payload);
+      const n = outbox.confirm(ranges);
+      replayer.confirmed(ranges);
       log.debug({ confirmed: n }, 'confirmation received');
     } catch (err) {
       confirmErrorsTotal++;
@@ -115,7 +117,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, opts: Age
     }
   };
 
-  const publisher = new Publisher({ url: config.brokerUrl, stream, hostname, password: config.password, reconnect: config.reconnect, log: log.child({ part: 'mqtt' }), onConfirm, onConnect: () => replayer.kick() });
+  const publisher = new Publisher({ url: config.brokerUrl, stream, hostname, password: config.password, reconnect: config.reconnect, log: log.child({ part: 'mqtt' }), onConfirm, onConnect: () => replayer.connected() });
   const replayer = new Replayer({
     outbox,
     publisher,

@@ -83,6 +83,19 @@ describe('outbox', () => {
     expect(b.due(6000, 1000, 3, 99).map((p) => p.seq)).toEqual([1, 2, 3]);
   });
 
+  it('waits twice as long after each send without a confirmation, at most 8 timeouts', () => {
+    const b = open(tmpDir());
+    fill(b, 2);
+    b.markSent(1, 0);
+    b.markSent(2, 0);
+    b.markSent(2, 1000); // sent again: the next is due 2 timeouts later
+    expect(b.due(2000, 1000, 10).map((p) => [p.seq, p.sends])).toEqual([[1, 1]]);
+    expect(b.due(3000, 1000, 10).map((p) => [p.seq, p.sends])).toEqual([[1, 1], [2, 2]]);
+    for (let i = 0; i < 10; i++) b.markSent(2, 10_000);
+    expect(b.due(17_999, 1000, 10).map((p) => p.seq)).toEqual([1]);
+    expect(b.due(18_000, 1000, 10).map((p) => p.seq)).toEqual([1, 2]);
+  });
+
   it('keeps record flags across a restart, and holds back seqs from holdFromSeq on', () => {
     const dir = tmpDir();
     const b = open(dir);
@@ -120,7 +133,7 @@ describe('outbox', () => {
     head.writeUInt32LE(crc32(body), 4);
     fs.writeFileSync(path.join(dir, 'segment-000000000001.log'), Buffer.concat([head, body]));
     const b = open(dir);
-    expect(b.due(0, 0, 10)).toEqual([{ seq: 7, metric: 'cpu', flags: 0, sentAt: 0 }]);
+    expect(b.due(0, 0, 10)).toEqual([{ seq: 7, metric: 'cpu', flags: 0, sentAt: 0, sends: 0 }]);
     expect(b.read(7)?.toString()).toBe('old payload');
     expect(b.allocateSeq()).toBe(8);
   });

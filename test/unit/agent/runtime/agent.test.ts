@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NoDataError } from '../../../../agent/collectors/types.js';
+import { REPLAY_WINDOW } from '../../../../agent/outbox/replay-pacing.js';
 import { startAgent, type AgentService } from '../../../../agent/runtime/agent.js';
 import type { CollectorTable } from '../../../../agent/runtime/runner.js';
 import { AGENT_VERSION } from '../../../../agent/runtime/version.js';
@@ -194,7 +195,7 @@ describe('agent against a real broker', () => {
     await waitFor('outbox empty', () => a.stats().outbox.messages === 0, 3000);
   });
 
-  it('re-sends unconfirmed readings after the timeout, oldest first, at the bounded rate, until confirmed', async () => {
+  it('re-sends unconfirmed readings after the timeout, oldest first, at most the replay window awaiting, until confirmed', async () => {
     const b = await broker();
     const o = await observer(b.url);
     const a = await agent({
@@ -202,24 +203,27 @@ describe('agent against a real broker', () => {
       collectors: { processesNumber: limited(30, 10) },
       config: { metrics: { agentHealth: { enabled: false } }, outbox: { confirmTimeoutMs: 400, replayPerSecond: 10 } },
     });
-    await waitFor('first sends', () => o.readings.length >= 30, 5000);
+    // every reading once (those taken before the connection was up go through the replay, whose window no confirmation opens)
+    await waitFor('first sends', () => new Set(o.readings.map((r) => r.header.seq)).size === 30, 5000);
+    await waitFor('a re-send', () => o.readings.length >= 31, 3000);
     const firstPass = o.readings.length;
-    expect(firstPass).toBe(30);
-    await waitFor('first re-send', () => o.readings.length >= 31, 3000);
     const t0 = Date.now();
     const n0 = o.readings.length;
     await sleep(1500);
     const resent = o.readings.length - n0;
     const elapsed = (Date.now() - t0) / 1000;
-    // token bucket: at most perSecond * t + burst (2 at 10/s), whatever the timers do
-    expect(resent).toBeLessThanOrEqual(Math.ceil(10 * elapsed) + 3);
-    expect(resent).toBeGreaterThanOrEqual(5);
+    // Paced by confirmations (agent/outbox/replay-pacing.ts): none comes, so at most the
+    // initial window (REPLAY_WINDOW.initial) of re-sent readings await at once, each for two
+    // timeouts (the timeout doubles per send): fewer than the token bucket's perSecond * t + burst.
+    const { initial } = REPLAY_WINDOW;
+    expect(resent).toBeLessThanOrEqual(initial * (1 + Math.ceil(elapsed / 0.8)));
+    expect(resent).toBeLessThan(Math.ceil(10 * elapsed) + 3);
+    expect(resent).toBeGreaterThanOrEqual(initial);
     const replayed = o.readings.slice(firstPass).map((r) => r.header.seq!);
-    // in seq order (a pass starts after the last reading the replay sent, here 1 or 2 of
-    // the readings taken before the connection was up)
+    // in seq order, round robin: a pass starts after the last reading the replay sent (the
+    // readings taken before the connection was up went out through it) and wraps around
     const first = replayed[0]!;
-    expect(first).toBeLessThanOrEqual(3);
-    expect(replayed.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => first + i));
+    expect(replayed.slice(0, 8)).toEqual(Array.from({ length: Math.min(8, replayed.length) }, (_, i) => ((first - 1 + i) % 30) + 1));
     expect(a.stats().resentTotal).toBeGreaterThanOrEqual(replayed.length - 1);
 
     o.confirm(HOST, Array.from({ length: 30 }, (_, i) => i + 1));
@@ -241,6 +245,20 @@ describe('agent against a real broker', () => {
     await waitFor('outbox drained', () => a.stats().outbox.messages === 0, 8000);
     expect(new Set(o.readings.map((r) => r.header.seq)).size).toBe(15);
     expect(a.stats().replayedTotal).toBeGreaterThanOrEqual(15);
+  });
+
+  it('drains a backlog larger than the initial replay window as fast as confirmations come (the window grows)', async () => {
+    const port = await freePort();
+    const url = `mqtt://127.0.0.1:${port}`;
+    // confirmTimeoutMs 10 s: no slot of the window frees by a timeout within this test, only by confirmations
+    const a = await agent({ url, collectors: { processesNumber: limited(60, 5) }, config: { metrics: { agentHealth: { enabled: false } }, outbox: { confirmTimeoutMs: 10_000, replayPerSecond: 500 } } });
+    await waitFor('readings held', () => a.stats().outbox.messages === 60, 5000);
+    const b = await broker(port);
+    const o = await observer(b.url);
+    o.confirmIf = () => true;
+    await waitFor('outbox drained', () => a.stats().outbox.messages === 0, 4000);
+    expect(a.stats().resentTotal).toBe(0);
+    expect(new Set(o.readings.map((r) => r.header.seq)).size).toBe(60);
   });
 
   it('restarts (stop, start on the same dataDir): unconfirmed re-sent, confirmed not, seq continues', async () => {
