@@ -19,6 +19,7 @@ import { startHomeAssistantBridge } from '../ingestor/home-assistant/bridge.js';
 import { route } from '../ingestor/router.js';
 import { PAYLOADS_DIR } from './repo.js';
 import { startMachmonBroker } from './servers.js';
+import { sleep } from '../testkit/wait.js';
 
 const PASSWORD = 'bench-ha-fleet';
 const READER_PASSWORD = 'bench-ha-reader';
@@ -88,7 +89,7 @@ export async function benchHomeAssistant(o: typeof HOME_ASSISTANT_DEFAULTS): Pro
       }
       // The coalesced states go out a second after the readings; then everything is written
       // to the socket once a QoS 1 round trip after the last publish is back.
-      await new Promise((r) => setTimeout(r, 1300));
+      await sleep(1300);
       await bridge.client.publishAsync('machmon-ha/bench-done', String(c), { qos: 1 });
       timings.push((cpuUs() - t0) / perCycle - routeUs);
       publishedPerCycle.push(published - before - 1);

@@ -36,6 +36,7 @@ import { runLoad, sustainedRate } from './load.js';
 import { parseStatusKb } from './procs.js';
 import { DIST_BENCH } from './repo.js';
 import { startMachmonBroker, startMachmonIngestor } from './servers.js';
+import { sleep } from '../testkit/wait.js';
 
 export interface SoakOptions {
   /** Agents in all: one real agent and agents - 1 simulated ones. */
@@ -175,7 +176,7 @@ export async function benchSoak(o: SoakOptions): Promise<{ lines: string[]; ok: 
     // The idle row: a sample of each taken after all three were up (the first one, 100 ms after a start, is of a process still loading).
     const ready = Date.now();
     const fresh = (w: Watched) => (readProbe(w.probe)?.at ?? 0) >= ready;
-    for (const deadline = ready + everyMs + 5000; Date.now() < deadline && !watched.every(fresh);) await new Promise((r) => setTimeout(r, 200));
+    for (const deadline = ready + everyMs + 5000; Date.now() < deadline && !watched.every(fresh);) await sleep(200);
     for (const w of watched) if (!fresh(w)) throw new Error(`no memory sample from the ${w.name} (${w.probe}) within ${o.sampleSeconds + 5} s:\n${w.proc.output()}`);
 
     console.log(`soak: ${fmt(o.agents)} agents (${fmt(simulated)} simulated + 1 machmon agent: the Pi bundle, ${pi.flags.join(' ')}) x 13 groups every 10 s = ${fmt((o.agents * 13 * 1000) / INTERVAL_MS)} readings/s offered, ${o.minutes} min, ${o.workers} generator processes`);

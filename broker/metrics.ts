@@ -10,7 +10,7 @@ import type { Aedes } from 'aedes';
 import type { Registry } from 'prom-client';
 import { encodeBrokerStats, type BrokerStats, type BrokerStatsField } from '../common/broker-stats.js';
 import type { Logger } from '../common/log.js';
-import { collected, type Sample } from '../common/prometheus.js';
+import { collected, unlabelled, type Sample } from '../common/prometheus.js';
 import { BROKER_STATS_TOPIC } from '../common/topics.js';
 import type { Traffic } from './guarded-connection.js';
 import { LOGIN_REFUSALS, REFUSAL_REASONS, type Refusals } from './refusals.js';
@@ -72,8 +72,6 @@ export function brokerStats(src: BrokerFigureSource, hostname = os.hostname(), t
   return { hostname, timeMs, figures, refused };
 }
 
-const one = (value: number): Sample[] => [[{}, value]];
-
 /** The broker's metrics on a registry (which already has prom-client's default process metrics). */
 export function registerBrokerMetrics(registry: Registry, src: BrokerFigureSource): void {
   const c = src.counters;
@@ -88,22 +86,22 @@ export function registerBrokerMetrics(registry: Registry, src: BrokerFigureSourc
         return [[{ state: 'connecting' }, n.connecting], [{ state: 'agent' }, n.agent], [{ state: 'reader' }, n.reader]];
       },
     },
-    { name: 'machmon_broker_held_connections', help: 'Agent connections the broker does not read from now (overload pushback, see broker.maxPendingPublishes).', type: 'gauge', read: () => one(src.connections().held) },
-    { name: 'machmon_broker_connections_accepted_total', help: 'TCP, TLS and WebSocket connections accepted since start.', type: 'counter', read: () => one(c.connectionsAccepted) },
-    { name: 'machmon_broker_logins_total', help: 'Logins admitted (CONNACK 0) since start.', type: 'counter', read: () => one(c.logins) },
+    { name: 'machmon_broker_held_connections', help: 'Agent connections the broker does not read from now (overload pushback, see broker.maxPendingPublishes).', type: 'gauge', read: () => unlabelled(src.connections().held) },
+    { name: 'machmon_broker_connections_accepted_total', help: 'TCP, TLS and WebSocket connections accepted since start.', type: 'counter', read: () => unlabelled(c.connectionsAccepted) },
+    { name: 'machmon_broker_logins_total', help: 'Logins admitted (CONNACK 0) since start.', type: 'counter', read: () => unlabelled(c.logins) },
     { name: 'machmon_broker_logins_refused_total', help: 'Logins refused since start, by reason (README "Security model").', type: 'counter', read: reasons(true) },
     { name: 'machmon_broker_refused_total', help: 'Other refusals since start, by reason: publishes and subscriptions denied, packets too large or malformed, no CONNECT in time, slow consumers, clients dropped on reload.', type: 'counter', read: reasons(false) },
-    { name: 'machmon_broker_publishes_received_total', help: 'PUBLISH packets accepted from clients since start.', type: 'counter', read: () => one(c.publishesReceived) },
-    { name: 'machmon_broker_publishes_delivered_total', help: 'Messages delivered to subscribers since start (one per subscriber).', type: 'counter', read: () => one(c.publishesDelivered) },
-    { name: 'machmon_broker_received_bytes_total', help: 'Bytes read from client connections since start.', type: 'counter', read: () => one(c.bytesReceived) },
-    { name: 'machmon_broker_sent_bytes_total', help: 'Bytes written to client connections since start.', type: 'counter', read: () => one(c.bytesSent) },
+    { name: 'machmon_broker_publishes_received_total', help: 'PUBLISH packets accepted from clients since start.', type: 'counter', read: () => unlabelled(c.publishesReceived) },
+    { name: 'machmon_broker_publishes_delivered_total', help: 'Messages delivered to subscribers since start (one per subscriber).', type: 'counter', read: () => unlabelled(c.publishesDelivered) },
+    { name: 'machmon_broker_received_bytes_total', help: 'Bytes read from client connections since start.', type: 'counter', read: () => unlabelled(c.bytesReceived) },
+    { name: 'machmon_broker_sent_bytes_total', help: 'Bytes written to client connections since start.', type: 'counter', read: () => unlabelled(c.bytesSent) },
     {
       name: 'machmon_broker_retained_messages',
       help: 'Retained messages held now (every host\'s status).',
       type: 'gauge',
       read: () => {
         const n = src.retained();
-        return n === undefined ? [] : one(n);
+        return n === undefined ? [] : unlabelled(n);
       },
     },
     {
@@ -112,11 +110,11 @@ export function registerBrokerMetrics(registry: Registry, src: BrokerFigureSourc
       type: 'gauge',
       read: () => [...(src.queuedBySession() ?? new Map<string, number>())].map(([client_id, n]): Sample => [{ client_id }, n]),
     },
-    { name: 'machmon_broker_queued_messages_dropped_total', help: 'Messages not queued for a session whose queue was full (broker.maxQueuedMessages) since start.', type: 'counter', read: () => one(src.load().droppedQueued) },
-    { name: 'machmon_broker_pending_publishes', help: 'Publishes waiting in the broker for a delivery slot now.', type: 'gauge', read: () => one(src.load().pending) },
-    { name: 'machmon_broker_pending_publishes_peak', help: 'Most publishes that waited at once since start.', type: 'gauge', read: () => one(src.load().peakPending) },
-    { name: 'machmon_broker_overloads_total', help: 'Times the broker stopped reading from the agents (more than broker.maxPendingPublishes waiting) since start.', type: 'counter', read: () => one(src.load().overloads) },
-    { name: 'machmon_broker_overload_seconds_total', help: 'Time the broker did not read from the agents since start.', type: 'counter', read: () => one(src.load().overloadMs / 1000) },
+    { name: 'machmon_broker_queued_messages_dropped_total', help: 'Messages not queued for a session whose queue was full (broker.maxQueuedMessages) since start.', type: 'counter', read: () => unlabelled(src.load().droppedQueued) },
+    { name: 'machmon_broker_pending_publishes', help: 'Publishes waiting in the broker for a delivery slot now.', type: 'gauge', read: () => unlabelled(src.load().pending) },
+    { name: 'machmon_broker_pending_publishes_peak', help: 'Most publishes that waited at once since start.', type: 'gauge', read: () => unlabelled(src.load().peakPending) },
+    { name: 'machmon_broker_overloads_total', help: 'Times the broker stopped reading from the agents (more than broker.maxPendingPublishes waiting) since start.', type: 'counter', read: () => unlabelled(src.load().overloads) },
+    { name: 'machmon_broker_overload_seconds_total', help: 'Time the broker did not read from the agents since start.', type: 'counter', read: () => unlabelled(src.load().overloadMs / 1000) },
   ];
   for (const m of metrics) collected(registry, m);
 }

@@ -11,6 +11,7 @@ import { readPemFile } from '../common/config.js';
 import { DEFAULT_DISCOVERY_PREFIX, DEFAULT_STATE_PREFIX, deviceConfigTopic, hostConfigFilter, hostStateFilter, hostStatusTopic, type HaPrefixes } from '../common/home-assistant.js';
 import { statusTopic } from '../common/topics.js';
 import type { IngestorConfig } from '../ingestor/config.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Retained messages arrive right after SUBACK; this long without a new one ends the collection. */
 const QUIET_MS = 500;
@@ -47,7 +48,7 @@ export async function forgetHosts(cfg: IngestorConfig, hosts: readonly string[])
       // Without broker.homeAssistant the broker refuses these (SUBACK 128): then there is only the status to clear.
       const granted = await client.subscribeAsync(filters, { qos: 1 }).catch((err: { packet?: { granted?: number[] } }) => err.packet?.granted?.map((qos) => ({ qos })) ?? []);
       last = Date.now();
-      while (Date.now() - last < QUIET_MS) await new Promise((r) => setTimeout(r, 50));
+      while (Date.now() - last < QUIET_MS) await sleep(50);
       client.off('message', onMessage);
       await client.unsubscribeAsync(filters).catch(() => undefined);
       const topics = [statusTopic(host), ...(granted.some((g) => g.qos !== 128) ? [hostStatusTopic(prefixes, host)] : []), ...[...found].sort()];

@@ -16,6 +16,8 @@ import type { Logger } from './log.js';
 
 export type Labels = Record<string, string>;
 export type Sample = readonly [labels: Labels, value: number];
+/** One sample without labels. */
+export const unlabelled = (value: number): Sample[] => [[{}, value]];
 
 interface CollectedSpec {
   name: string;

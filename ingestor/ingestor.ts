@@ -10,6 +10,7 @@ import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { readPemFile } from '../common/config.js';
 import type { IngestorConfig } from './config.js';
 import type { Logger } from '../common/log.js';
+import { endClient } from '../common/mqtt-end.js';
 import { newRegistry, startMetricsServer, type MetricsServer } from '../common/prometheus.js';
 import type { Service } from '../common/service.js';
 import { INGEST_SUBSCRIPTION } from '../common/topics.js';
@@ -85,9 +86,6 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     ? startHomeAssistantBridge(cfg.homeAssistant, { brokerUrl: cfg.brokerUrl, username: cfg.username, password: cfg.password, clientId: `${clientId}-ha`, ca }, AGENT_VERSION, log)
     : undefined;
 
-  let haFailures = 0;
-  let haFailureLoggedAt = 0;
-
   // eslint-disable-next-line prefer-const -- assigned once the acks exist, used by onPublish
   let pipeline: Pipeline;
   const acks = deferAcks(client, {
@@ -100,18 +98,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
       switch (routed.kind) {
         case 'points':
           pipeline.add({ epoch, messageId, host: routed.self ? undefined : routed.host, seq: routed.seq, lines: routed.lines, self: routed.self });
-          if (ha && routed.metric && routed.reading) {
-            // A bug of the bridge on strange input must cost Home Assistant a value, never the reading its write.
-            try {
-              ha.reading(routed.host, routed.metric, routed.reading.message, routed.reading.header);
-            } catch (err) {
-              haFailures++;
-              if (Date.now() - haFailureLoggedAt > REJECT_LOG_EVERY_MS) {
-                haFailureLoggedAt = Date.now();
-                log.error({ err, host: routed.host, topic: packet.topic, failures: haFailures }, 'Home Assistant bridge failed on a reading (the reading itself is stored)');
-              }
-            }
-          }
+          if (ha && routed.metric && routed.reading) ha.reading(routed.host, routed.metric, routed.reading.message, routed.reading.header);
           break;
         case 'rejected':
           stats.reject(routed.error.reason);
@@ -192,6 +179,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
     } catch (err) {
       clearInterval(selfTimer);
       client.end(true);
+      await ha?.stop();
       throw err;
     }
   }
@@ -216,16 +204,7 @@ export async function startIngestor(cfg: IngestorConfig, rootLog: Logger): Promi
         await pipeline.stop();
         await ha?.stop();
         // Graceful end lets the last confirmations out; a broker that is away gets 2 s.
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            client.stream?.destroy();
-            resolve();
-          }, 2000);
-          client.end(false, {}, () => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
+        await endClient(client);
         await metricsServer?.stop();
         log.info({ stats: { received: stats.received, writtenPoints: stats.writtenPoints, rejected: stats.rejectedTotal, pending: pipeline.pendingMessages } }, 'ingestor stopped');
       })();

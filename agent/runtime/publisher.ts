@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import clientModule from 'mqtt/lib/client';
 import type { Logger } from '../../common/log.js';
+import { endClient } from '../../common/mqtt-end.js';
 import { confirmTopic, statusTopic } from '../../common/topics.js';
 import { backoffDelay } from '../../common/backoff.js';
 import { brokerAddress } from '../parse/broker-url.js';
@@ -128,13 +129,7 @@ export class Publisher {
         });
       });
     }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => c.end(true, {}, () => resolve()), 2000);
-      c.end(false, {}, () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    await endClient(c);
     this.isConnected = false;
   }
 

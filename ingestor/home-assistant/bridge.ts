@@ -16,6 +16,7 @@
 //     configs, states and availability (empty retained messages) and forgets it.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../common/log.js';
+import { endClient } from '../../common/mqtt-end.js';
 import { birthTopic, bridgeStatusTopic, under, deviceConfigTopic, groupAvailabilityTopic, hostStateTopic, hostStatusTopic, type HaPrefixes } from '../../common/home-assistant.js';
 import type { Header, MetricName } from '../../common/schema.js';
 import { parseTopic, statusTopic } from '../../common/topics.js';
@@ -72,12 +73,17 @@ export interface HomeAssistantBridge {
   readonly client: MqttClient;
   /** Resolves once connected and subscribed the first time. */
   readonly ready: Promise<void>;
-  /** A decoded, validated reading (ingestor/handlers/metric.ts). */
+  /** A decoded, validated reading (ingestor/handlers/metric.ts). Never throws: a failure costs Home Assistant a value, never the reading its write (logged, counted). */
   reading(host: string, metric: MetricName, message: Record<string, unknown>, header: Header & { sampleTimeMs: number }): void;
+  /** Readings the bridge failed on. */
+  readonly failures: number;
   /** Hosts known, for tests and diagnostics. */
   hosts(): string[];
   stop(): Promise<void>;
 }
+
+/** A failing reading is logged at most this often; the rest are counted. */
+const FAILURE_LOG_EVERY_MS = 10_000;
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -329,11 +335,26 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
     if (connects > 0) log.debug('Home Assistant bridge: connection closed');
   });
 
+  let failures = 0;
+  let failureLoggedAt = 0;
   let stopped: Promise<void> | undefined;
   return {
     client,
     ready,
-    reading,
+    reading(host, metric, message, header) {
+      try {
+        reading(host, metric, message, header);
+      } catch (err) {
+        failures++;
+        if (now() - failureLoggedAt > FAILURE_LOG_EVERY_MS) {
+          failureLoggedAt = now();
+          log.error({ err, host, metric, failures }, 'Home Assistant bridge failed on a reading (the reading itself is stored)');
+        }
+      }
+    },
+    get failures() {
+      return failures;
+    },
     hosts: () => [...hosts.keys()],
     stop() {
       stopped ??= (async () => {
@@ -341,16 +362,7 @@ export function startHomeAssistantBridge(cfg: HomeAssistantConfig, login: Bridge
         if (birthTimer) clearTimeout(birthTimer);
         for (const h of hosts.values()) if (h.timer) clearTimeout(h.timer);
         if (client.connected) await client.publishAsync(bridgeStatusTopic(prefixes), 'offline', { qos: 1, retain: true }).catch(() => undefined);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            client.end(true);
-            resolve();
-          }, 2000);
-          client.end(false, {}, () => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
+        await endClient(client);
       })();
       return stopped;
     },

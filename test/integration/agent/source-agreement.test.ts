@@ -12,6 +12,7 @@ import type { Collector, CollectorEntry, Reading } from '../../../agent/collecto
 import type { CollectorTable } from '../../../agent/runtime/runner.js';
 import type { MetricName } from '../../../common/schema.js';
 import { collectorContext } from '../../../testkit/fixtures.js';
+import { sleep } from '../../../testkit/wait.js';
 
 /**
  * Fields the procfs source sets on Linux and the systeminformation source does not (README
@@ -78,7 +79,7 @@ describe('procfs and systeminformation agree on this machine', () => {
   it('set the same fields, group by group, apart from the documented list', async () => {
     // A first reading primes the groups that report since the previous sample (cpu, process).
     await Promise.all(GROUPS.map((g) => both(g)));
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100);
     for (const g of GROUPS) {
       const [p, s] = await both(g);
       const pf = fieldsOf(p as Record<string, unknown>);
@@ -126,7 +127,7 @@ describe('procfs and systeminformation agree on this machine', () => {
   it('split CPU time alike over the same interval, within the time the two reads cannot share', async () => {
     await both('cpu');
     const before = procStat();
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     const t0 = performance.now();
     const [p, s] = await both('cpu');
     const skewMs = performance.now() - t0;

@@ -13,6 +13,7 @@ import { METRIC_NAMES } from '../../../common/schema.js';
 import { silentLogger } from '../../../common/log.js';
 import { startIngestor, type Ingestor } from '../../../ingestor/ingestor.js';
 import { influxRows } from '../../../testkit/influxd.js';
+import { sleep } from '../../../testkit/wait.js';
 
 const influxUrl = inject('influxUrl');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'machmon-hostkey-'));
@@ -53,7 +54,7 @@ describe('an agent with its host key', () => {
     agents.push(await startAgent(agentCfg('pi-garage'), silentLogger));
 
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && (await cpuRows('pi-kitchen')).length < 2) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < deadline && (await cpuRows('pi-kitchen')).length < 2) await sleep(200);
     expect((await cpuRows('pi-kitchen')).length).toBeGreaterThanOrEqual(2);
     expect(broker.refusals.bad_password).toBeGreaterThan(0); // pi-garage, trying again and again
     expect(await cpuRows('pi-garage')).toEqual([]);

@@ -11,7 +11,7 @@ import { IngestorStats } from '../../../ingestor/stats.js';
 import { influxQuery } from '../../../testkit/influxd.js';
 import { ingestorConfig } from '../../../testkit/configs.js';
 import { randomDb } from '../../../testkit/ingestor.js';
-import { waitFor } from '../../../testkit/wait.js';
+import { sleep, waitFor } from '../../../testkit/wait.js';
 
 const influxUrl = inject('influxUrl');
 
@@ -30,7 +30,7 @@ it('writes batches concurrently and acknowledges them in arrival order', async (
       const n = writes++;
       concurrent++;
       peak = Math.max(peak, concurrent);
-      if (n === 0) await new Promise((r) => setTimeout(r, 400));
+      if (n === 0) await sleep(400);
       try {
         return await real.write(lines);
       } finally {

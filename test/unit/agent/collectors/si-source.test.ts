@@ -17,6 +17,7 @@ import { collectorContext } from '../../../../testkit/fixtures.js';
 import { captureLog } from '../../../../testkit/log.js';
 import { recordedSi, siRecording, type SiRecording } from '../../../../testkit/si.js';
 import { pathsFromConfig } from '../../../../agent/read/paths.js';
+import { sleep } from '../../../../testkit/wait.js';
 
 /** The fields each group sets per OS (README "Other systems: macOS and Windows"). */
 const FIELDS: Record<SiRecording, Record<string, string[]>> = {
@@ -255,7 +256,7 @@ describe('slow calls', () => {
     for (let i = 0; i < 3; i++) {
       await Promise.all(cs.map((c) => c.collect()));
       // the next cycle, a second later
-      await new Promise((r) => setTimeout(r, 510));
+      await sleep(510);
     }
     // disk and partitions share one fsSize() (one df) per cycle.
     expect({ processes: si.calls['processes'], networkInterfaces: si.calls['networkInterfaces'], users: si.calls['users'], cpu: si.calls['cpu'], networkStats: si.calls['networkStats'], fsSize: si.calls['fsSize'] }).toEqual({ processes: 1, networkInterfaces: 1, users: 1, cpu: 1, networkStats: 3, fsSize: 3 });
